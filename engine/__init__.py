@@ -1,0 +1,29 @@
+"""engine: a NumPy/CuPy tensor-autodiff engine that speaks MegEngine's Python API.
+
+    import engine as mge
+    import engine.functional as F
+    from engine.autodiff import GradManager
+"""
+
+from . import functional
+from . import tensor as _tensor_module
+from .core.device import get_default_device, is_cuda_available, set_default_device
+from .tensor import Parameter, Tensor, tensor
+
+_tensor_module._F = functional
+
+from . import autodiff, random  # noqa: E402  (need Tensor and functional bound first)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Parameter",
+    "Tensor",
+    "autodiff",
+    "functional",
+    "get_default_device",
+    "is_cuda_available",
+    "random",
+    "set_default_device",
+    "tensor",
+]

@@ -1,0 +1,212 @@
+"""GradManager: records operations on attached tensors and computes their gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..core.op import RECORDING, Node, unbroadcast
+from ..tensor import Tensor
+
+Callback = Callable[[Tensor, Tensor], Tensor]
+
+
+class GradManager:
+    """MegEngine's GradManager: `attach()` tensors, record with `with gm:`, then `backward()`."""
+
+    def __init__(self) -> None:
+        self._attached: dict[int, tuple[Tensor, list[Callback]]] = {}
+        self._recording = False
+
+    # ---- what gets gradients ----------------------------------------------------------
+    def attach(self, tensors: Any, callbacks: Any = None) -> GradManager:
+        """Track these tensors' gradients; callbacks(tensor, grad) -> grad run before storing."""
+        callbacks = _as_list(callbacks) if callbacks is not None else []
+        for t in _as_list(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradManager.attach expects Tensors, got {type(t).__name__}")
+            if t.dtype.kind != "f":
+                raise TypeError(
+                    f"GradManager.attach: only float tensors have gradients, got dtype {t.dtype}"
+                )
+            entry = self._attached.get(id(t))
+            if entry is None:
+                self._attached[id(t)] = (t, list(callbacks))
+            else:
+                entry[1].extend(cb for cb in callbacks if cb not in entry[1])
+            if self._recording:
+                self._mark_leaf(t)
+        return self
+
+    def detach(self, tensors: Any) -> GradManager:
+        """Stop tracking these tensors (the tutorial's counterpart of attach)."""
+        for t in _as_list(tensors):
+            entry = self._attached.pop(id(t), None)
+            if entry is not None and self._recording:
+                _unmark_leaf(t, self)
+        return self
+
+    def attached_tensors(self) -> list[Tensor]:
+        """The tensors currently attached, in attach order."""
+        return [t for t, _ in self._attached.values()]
+
+    # ---- recording ---------------------------------------------------------------------
+    @property
+    def is_recording(self) -> bool:
+        """Whether operations are being recorded for this manager."""
+        return self._recording
+
+    def record(self) -> None:
+        """Start recording operations on attached tensors."""
+        if self._recording:
+            raise RuntimeError("GradManager is already recording")
+        if RECORDING.active == 0:
+            RECORDING.epoch += 1  # nodes of earlier recordings are now stale
+        RECORDING.active += 1
+        self._recording = True
+        for t, _ in self._attached.values():
+            self._mark_leaf(t)
+
+    def release(self) -> None:
+        """Stop recording and drop what was recorded (safe to call twice)."""
+        if not self._recording:
+            return
+        self._recording = False
+        for t, _ in self._attached.values():
+            _unmark_leaf(t, self)
+        RECORDING.active -= 1
+
+    def __enter__(self) -> GradManager:
+        self.record()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _mark_leaf(self, t: Tensor) -> None:
+        node = t._node
+        if node is not None and node.epoch == RECORDING.epoch:
+            if node.leaf is not None:
+                node.leaf[1].add(self)
+                return
+            # an attached tensor that is itself the result of recorded ops: keep its history
+        t._node = Node(None, (), (), None, None, None, RECORDING.epoch, (t, {self}), t._device.xp)
+
+    # ---- gradients ---------------------------------------------------------------------
+    def backward(self, y: Any = None, dy: Any = None) -> None:
+        """Accumulate d(y)/d(attached) into each attached tensor's `.grad`, then stop recording."""
+        if not self._recording:
+            raise RuntimeError(
+                "GradManager.backward() called while not recording: call it inside `with gm:` "
+                "(or after gm.record()), and only once per recording"
+            )
+        try:
+            if y is None:
+                raise ValueError("GradManager.backward needs the tensor(s) to differentiate")
+            ys = _as_list(y)
+            dys = _as_list(dy) if dy is not None else [None] * len(ys)
+            if len(dys) != len(ys):
+                raise ValueError(f"backward got {len(ys)} outputs but {len(dys)} dy values")
+            roots = []
+            for yi, dyi in zip(ys, dys):
+                if not isinstance(yi, Tensor):
+                    raise TypeError(f"backward expects Tensors, got {type(yi).__name__}")
+                roots.append((yi, _seed_grad(yi, dyi)))
+            self._run_backward(roots)
+        finally:
+            self.release()
+
+    def _run_backward(self, roots: list) -> None:
+        epoch = RECORDING.epoch
+        grads: dict[int, Any] = {}
+        start = []
+        for y, g in roots:
+            node = y._node
+            if node is None or node.epoch != epoch:
+                continue  # y does not depend on any attached tensor
+            _accumulate(grads, node, g)
+            start.append(node)
+        for node in _topological(start):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node.prim is None:
+                tensor, managers = node.leaf
+                if self in managers:
+                    self._store(tensor, g)
+                continue
+            input_grads = node.prim.vjp(node, g)
+            for parent, x, gx in zip(node.parents, node.inputs, input_grads):
+                if parent is None or gx is None:
+                    continue
+                if gx.shape != x.shape:
+                    gx = unbroadcast(gx, x.shape, node.prim.name)
+                _accumulate(grads, parent, gx)
+            # free what the VJP needed as soon as it has run
+            node.inputs = node.out = node.res = None
+
+    def _store(self, t: Tensor, g: Any) -> None:
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)
+        grad = Tensor._wrap(g, t._device)
+        for cb in self._attached[id(t)][1]:
+            grad = cb(t, grad)
+        if t.grad is None:
+            t.grad = grad
+        else:
+            t.grad = Tensor._wrap(t.grad._data + grad._data, t._device)
+
+
+def _seed_grad(y: Tensor, dy: Any) -> Any:
+    xp = y._device.xp
+    if dy is None:
+        return xp.ones(y.shape, dtype=y.dtype)
+    arr = dy._data if isinstance(dy, Tensor) else xp.asarray(dy, dtype=y.dtype)
+    if arr.shape != y.shape:
+        arr = xp.broadcast_to(arr, y.shape)
+    return arr
+
+
+def _accumulate(grads: dict, node: Node, g: Any) -> None:
+    key = id(node)
+    old = grads.get(key)
+    grads[key] = g if old is None else old + g
+
+
+def _topological(start: list[Node]) -> list[Node]:
+    """Nodes reachable from `start`, each after every node that consumes it."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in start:
+        if id(root) in seen:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for parent in node.parents:
+                if parent is not None and id(parent) not in seen:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _unmark_leaf(t: Tensor, manager: GradManager) -> None:
+    node = t._node
+    if node is not None and node.leaf is not None and node.leaf[0] is t:
+        node.leaf[1].discard(manager)
+        if not node.leaf[1]:
+            t._node = None
+
+
+def _as_list(x: Any) -> list:
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if isinstance(x, Iterable) and not isinstance(x, Tensor):
+        return list(x)
+    return [x]

@@ -1,0 +1,158 @@
+"""Device names as MegEngine spells them (xpux, cpu0, gpu0) mapped onto array namespaces.
+
+A device has a *logical* name, the one the user asked for and the one printed
+(`xpux:0`), and a *physical* place where its arrays live (`cpu0`, `gpu0`). Kernels
+never import NumPy for math: they use `device.xp`, which is NumPy on the CPU and
+CuPy on a GPU, so the same kernel serves both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+_NAME = re.compile(r"^(xpu|cpu|gpu)(x|\d+)(?::\d+)?$")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace plus the two ways data crosses to and from the host."""
+
+    name: str
+    xp: Any
+    to_host: Callable[[Any], np.ndarray]
+    from_host: Callable[[np.ndarray], Any]
+    is_gpu: bool = False
+
+
+CPU = Backend("cpu", np, np.asarray, lambda a: a)
+_backends: dict[str, Backend] = {"cpu": CPU}
+_gpu_state: dict[str, Any] = {}
+
+
+def register_backend(kind: str, backend: Backend) -> None:
+    """Make device names `<kind>N` resolve to `backend` (used by tests for a simulated device)."""
+    _backends[kind] = backend
+    _cache.clear()
+
+
+def _cupy_backend() -> Backend | None:
+    """CuPy as a backend when it imports and a GPU answers, else None (checked once)."""
+    if "backend" not in _gpu_state:
+        backend = None
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                backend = Backend("gpu", cupy, cupy.asnumpy, cupy.asarray, is_gpu=True)
+        except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
+            backend = None
+        _gpu_state["backend"] = backend
+    return _gpu_state["backend"]
+
+
+def is_cuda_available() -> bool:
+    """Whether a CUDA GPU is usable through CuPy."""
+    return _cupy_backend() is not None
+
+
+class Device:
+    """A logical device name bound to the backend whose arrays it holds."""
+
+    __slots__ = ("logical", "physical", "backend", "xp", "index")
+
+    def __init__(self, logical: str, physical: str, backend: Backend, index: int) -> None:
+        self.logical = logical
+        self.physical = physical
+        self.backend = backend
+        self.xp = backend.xp
+        self.index = index
+
+    def __str__(self) -> str:
+        return f"{self.logical}:0"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = _cache.get(other) or _try_as_device(other)
+        return isinstance(other, Device) and other.logical == self.logical
+
+    def __hash__(self) -> int:
+        return hash(self.logical)
+
+
+def _try_as_device(name: str) -> Device | None:
+    try:
+        return as_device(name)
+    except (ValueError, RuntimeError):
+        return None
+
+
+_cache: dict[str, Device] = {}
+_default = {"name": "xpux"}
+
+
+def _resolve(name: str) -> Device:
+    match = _NAME.match(name)
+    if match is None:
+        raise ValueError(
+            f"invalid device {name!r}: use 'xpux' (any), 'cpu0', 'cpux' or 'gpu0', 'gpu1', ..."
+        )
+    kind, number = match.group(1), match.group(2)
+    logical = kind + number
+    if kind == "xpu":
+        gpu = _backends.get("gpu") or _cupy_backend()
+        if number == "x":
+            if gpu is not None:
+                return Device(logical, "gpu0", gpu, 0)
+            return Device(logical, "cpu0", CPU, 0)
+        kind = "gpu" if gpu is not None else "cpu"
+    index = 0 if number == "x" else int(number)
+    if kind == "cpu":
+        return Device(logical, f"cpu{index}", CPU, index)
+    backend = _backends.get(kind)
+    if backend is None and kind == "gpu":
+        backend = _cupy_backend()
+        if backend is not None and index >= backend.xp.cuda.runtime.getDeviceCount():
+            count = backend.xp.cuda.runtime.getDeviceCount()
+            raise RuntimeError(f"device {name!r} does not exist: this machine has {count} GPU(s)")
+    if backend is None:
+        raise RuntimeError(
+            f"device {name!r} is not available: no usable GPU (CuPy missing or no CUDA device); "
+            "use 'cpu0' or 'xpux'"
+        )
+    return Device(logical, f"{kind}{index}", backend, index)
+
+
+def as_device(device: object = None) -> Device:
+    """Resolve None, a name or a Device to a Device (None means the default device)."""
+    if isinstance(device, Device):
+        return device
+    if device is None:
+        device = _default["name"]
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string like 'cpu0', got {type(device).__name__}")
+    found = _cache.get(device)
+    if found is None:
+        found = _cache[device] = _resolve(device)
+    return found
+
+
+def get_default_device() -> str:
+    """The device new tensors land on when none is given (MegEngine's default: 'xpux')."""
+    return _default["name"]
+
+
+def set_default_device(device: str = "xpux") -> None:
+    """Change the default device of new tensors."""
+    as_device(device)  # validate before changing anything
+    _default["name"] = device
+
+
+def same_place(a: Device, b: Device) -> bool:
+    """Whether arrays on `a` and `b` live in the same memory and may be mixed."""
+    return a is b or a.physical == b.physical

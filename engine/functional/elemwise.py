@@ -1,0 +1,255 @@
+"""Elementwise functions (F.add, F.exp, F.relu, ...): thin wrappers over the primitives.
+
+Operands may be Tensors, ndarrays or Python numbers. Mixed dtypes promote as
+MegEngine does: int with float gives the float dtype (int32 + 1.5 is float32), and
+math that is float by nature (division, exp, log, sqrt, ...) turns ints into float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.dtype import float32, resolve_dtype
+from ..ops import elementwise as P
+from ..tensor import Tensor, apply
+
+_PY_SCALARS = (int, float, bool)
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """x as a Tensor (ndarrays and numbers converted with MegEngine's dtype rules)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(x, device=like._device if like is not None else None)
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    a_float, b_float = a.kind == "f", b.kind == "f"
+    if a_float != b_float:
+        return a if a_float else b
+    return np.promote_types(a, b)
+
+
+def _with_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
+    return t if t._data.dtype == dtype else astype(t, dtype)
+
+
+def operands(x: Any, y: Any) -> tuple[Any, Any]:
+    """Make a pair of operands compatible: Tensors of one dtype, or a Tensor and a number."""
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x._data.dtype == y._data.dtype:
+                return x, y
+            target = _promote(x._data.dtype, y._data.dtype)
+            return _with_dtype(x, target), _with_dtype(y, target)
+        if type(y) in _PY_SCALARS:
+            if type(y) is float and x._data.dtype.kind != "f":
+                x = astype(x, float32)
+            return x, y
+        return operands(x, Tensor(y, device=x._device))
+    if isinstance(y, Tensor):
+        if type(x) in _PY_SCALARS:
+            if type(x) is float and y._data.dtype.kind != "f":
+                y = astype(y, float32)
+            return x, y
+        return operands(Tensor(x, device=y._device), y)
+    return operands(Tensor(x), y)
+
+
+def _float(x: Any) -> Tensor:
+    x = as_tensor(x)
+    return x if x._data.dtype.kind == "f" else astype(x, float32)
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    """x converted to dtype (a new tensor)."""
+    return apply(P.astype, as_tensor(x), dtype=resolve_dtype(dtype))
+
+
+def add(x: Any, y: Any) -> Tensor:
+    """Elementwise x + y with broadcasting."""
+    x, y = operands(x, y)
+    return apply(P.add, x, y)
+
+
+def sub(x: Any, y: Any) -> Tensor:
+    """Elementwise x - y with broadcasting."""
+    x, y = operands(x, y)
+    return apply(P.sub, x, y)
+
+
+def mul(x: Any, y: Any) -> Tensor:
+    """Elementwise x * y with broadcasting."""
+    x, y = operands(x, y)
+    return apply(P.mul, x, y)
+
+
+def div(x: Any, y: Any) -> Tensor:
+    """Elementwise true division x / y; integers give float32."""
+    x, y = operands(x, y)
+    if not _is_float(x) and not _is_float(y):
+        x, y = _cast_float(x), _cast_float(y)
+    return apply(P.div, x, y)
+
+
+def _is_float(v: Any) -> bool:
+    return v._data.dtype.kind == "f" if isinstance(v, Tensor) else type(v) is float
+
+
+def _cast_float(v: Any) -> Any:
+    return astype(v, float32) if isinstance(v, Tensor) else v
+
+
+def floor_div(x: Any, y: Any) -> Tensor:
+    """Elementwise x // y."""
+    x, y = operands(x, y)
+    return apply(P.floor_div, x, y)
+
+
+def mod(x: Any, y: Any) -> Tensor:
+    """Elementwise x % y (the result has the sign of y)."""
+    x, y = operands(x, y)
+    return apply(P.mod, x, y)
+
+
+def pow(x: Any, y: Any) -> Tensor:  # noqa: A001 - MegEngine's name
+    """Elementwise x ** y."""
+    x, y = operands(x, y)
+    return apply(P.pow_, x, y)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise maximum of x and y."""
+    x, y = operands(x, y)
+    return apply(P.maximum, x, y)
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise minimum of x and y."""
+    x, y = operands(x, y)
+    return apply(P.minimum, x, y)
+
+
+def _comparison(prim: Any, doc: str) -> Any:
+    def compare(x: Any, y: Any) -> Tensor:
+        x, y = operands(x, y)
+        return apply(prim, x, y)
+
+    compare.__name__ = prim.name
+    compare.__doc__ = doc
+    return compare
+
+
+equal = _comparison(P.equal, "Elementwise x == y (bool).")
+not_equal = _comparison(P.not_equal, "Elementwise x != y (bool).")
+less = _comparison(P.less, "Elementwise x < y (bool).")
+less_equal = _comparison(P.less_equal, "Elementwise x <= y (bool).")
+greater = _comparison(P.greater, "Elementwise x > y (bool).")
+greater_equal = _comparison(P.greater_equal, "Elementwise x >= y (bool).")
+logical_and = _comparison(P.logical_and, "Elementwise logical and (bool).")
+logical_or = _comparison(P.logical_or, "Elementwise logical or (bool).")
+
+
+def logical_not(x: Any) -> Tensor:
+    """Elementwise logical not (bool)."""
+    return apply(P.logical_not, as_tensor(x))
+
+
+def isnan(x: Any) -> Tensor:
+    """Elementwise test for NaN (bool)."""
+    return apply(P.isnan, as_tensor(x))
+
+
+def isinf(x: Any) -> Tensor:
+    """Elementwise test for +-inf (bool)."""
+    return apply(P.isinf, as_tensor(x))
+
+
+def neg(x: Any) -> Tensor:
+    """Elementwise -x."""
+    return apply(P.neg, as_tensor(x))
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001 - MegEngine's name
+    """Elementwise |x|."""
+    return apply(P.abs_, as_tensor(x))
+
+
+def sign(x: Any) -> Tensor:
+    """Elementwise sign: -1, 0 or 1."""
+    return apply(P.sign, as_tensor(x))
+
+
+def _float_unary(prim: Any, doc: str) -> Any:
+    def fn(x: Any) -> Tensor:
+        return apply(prim, _float(x))
+
+    fn.__name__ = prim.name
+    fn.__doc__ = doc
+    return fn
+
+
+exp = _float_unary(P.exp, "Elementwise e ** x.")
+log = _float_unary(P.log, "Elementwise natural logarithm.")
+log1p = _float_unary(P.log1p, "Elementwise log(1 + x).")
+sqrt = _float_unary(P.sqrt, "Elementwise square root.")
+sin = _float_unary(P.sin, "Elementwise sine.")
+cos = _float_unary(P.cos, "Elementwise cosine.")
+tanh = _float_unary(P.tanh, "Elementwise hyperbolic tangent.")
+sigmoid = _float_unary(P.sigmoid, "Elementwise logistic sigmoid 1 / (1 + e ** -x).")
+gelu = _float_unary(P.gelu, "Gaussian error linear unit, exact erf form: x * Phi(x).")
+silu = _float_unary(P.silu, "Sigmoid linear unit: x * sigmoid(x).")
+softplus = _float_unary(P.softplus, "Elementwise log(1 + e ** x).")
+
+
+def square(x: Any) -> Tensor:
+    """Elementwise x * x."""
+    return apply(P.square, as_tensor(x))
+
+
+def relu(x: Any) -> Tensor:
+    """Rectified linear unit: max(x, 0)."""
+    return apply(P.relu, as_tensor(x))
+
+
+def leaky_relu(inp: Any, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
+    return apply(P.leaky_relu, _float(inp), negative_slope=negative_slope)
+
+
+def round(x: Any) -> Tensor:  # noqa: A001 - MegEngine's name
+    """Elementwise rounding to the nearest integer (halves to even)."""
+    return apply(P.round_, as_tensor(x))
+
+
+def floor(x: Any) -> Tensor:
+    """Elementwise floor."""
+    return apply(P.floor, as_tensor(x))
+
+
+def ceil(x: Any) -> Tensor:
+    """Elementwise ceiling."""
+    return apply(P.ceil, as_tensor(x))
+
+
+def clip(inp: Any, lower: float | None = None, upper: float | None = None) -> Tensor:
+    """inp limited to [lower, upper]; either bound may be None."""
+    if lower is None and upper is None:
+        raise ValueError("clip needs at least one of lower and upper")
+    return apply(P.clip, as_tensor(inp), lower=lower, upper=upper)
+
+
+def where(mask: Any, x: Any, y: Any) -> Tensor:
+    """Elements of x where mask is true, of y elsewhere."""
+    x, y = operands(x, y)
+    like = x if isinstance(x, Tensor) else y
+    mask = as_tensor(mask, like)
+    if mask.dtype.kind != "b":
+        raise TypeError(f"where: mask must be a bool tensor, got dtype {mask.dtype}")
+    if not isinstance(x, Tensor):
+        x = Tensor(x, dtype=y.dtype, device=y._device)
+    if not isinstance(y, Tensor):
+        y = Tensor(y, dtype=x.dtype, device=x._device)
+    return apply(P.where, mask, x, y)

@@ -1,0 +1,139 @@
+"""Reductions and linear algebra: sum, mean, max, var, norm, argmax, logsumexp, matmul, dot."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from ..ops import linalg as L
+from ..ops import nn as N
+from ..ops import reduce as R
+from ..tensor import Tensor, apply
+from .elemwise import _float, as_tensor, operands, sqrt
+
+
+def normalize_axis(axis: Any, ndim: int) -> tuple | None:
+    """None or a sorted tuple of non-negative axes, with a clear error when out of range."""
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (int(axis),)
+    result = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        result.append(a % builtins.max(ndim, 1))
+    return tuple(sorted(result))
+
+
+def _reduce(prim: Any, inp: Any, axis: Any, keepdims: bool) -> Tensor:
+    inp = as_tensor(inp)
+    return apply(prim, inp, axis=normalize_axis(axis, inp.ndim), keepdims=keepdims)
+
+
+def sum(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum of elements over axis (all axes when None)."""
+    return _reduce(R.sum_, inp, axis, keepdims)
+
+
+def mean(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over axis (all axes when None); integer input gives float32."""
+    return _reduce(R.mean, _float(inp), axis, keepdims)
+
+
+def max(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over axis (all axes when None)."""
+    return _reduce(R.max_, inp, axis, keepdims)
+
+
+def min(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over axis (all axes when None)."""
+    return _reduce(R.min_, inp, axis, keepdims)
+
+
+def prod(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over axis (all axes when None)."""
+    return _reduce(R.prod, inp, axis, keepdims)
+
+
+def argmax(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Index (int32) of the maximum over one axis, or of the flattened tensor when None."""
+    inp = as_tensor(inp)
+    axis = None if axis is None else normalize_axis(axis, inp.ndim)[0]
+    return apply(R.argmax, inp, axis=axis, keepdims=keepdims)
+
+
+def argmin(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Index (int32) of the minimum over one axis, or of the flattened tensor when None."""
+    inp = as_tensor(inp)
+    axis = None if axis is None else normalize_axis(axis, inp.ndim)[0]
+    return apply(R.argmin, inp, axis=axis, keepdims=keepdims)
+
+
+def var(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Population variance (divides by n, like MegEngine) over axis."""
+    inp = _float(inp)
+    centred = inp - mean(inp, axis, keepdims=True)
+    return mean(centred * centred, axis, keepdims)
+
+
+def std(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Population standard deviation over axis."""
+    return sqrt(var(inp, axis, keepdims))
+
+
+def norm(inp: Any, ord: float | None = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Vector p-norm over axis (all elements when None); ord None means 2."""
+    inp = _float(inp)
+    p = 2 if ord is None else ord
+    if p == 2:
+        return sqrt(sum(inp * inp, axis, keepdims))
+    if p == 1:
+        return sum(abs_(inp), axis, keepdims)
+    if p == float("inf"):
+        return max(abs_(inp), axis, keepdims)
+    if p == 0:
+        return sum(inp != 0, axis, keepdims).astype("float32")
+    return sum(abs_(inp) ** p, axis, keepdims) ** (1.0 / p)
+
+
+def abs_(x: Tensor) -> Tensor:
+    """|x| (kept here so `norm` need not shadow the builtin)."""
+    from .elemwise import abs as _abs
+
+    return _abs(x)
+
+
+def logsumexp(inp: Any, axis: Any, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(inp))) over one axis, computed without overflow."""
+    inp = _float(inp)
+    (ax,) = normalize_axis(axis, inp.ndim)
+    return apply(N.logsumexp, inp, axis=ax, keepdims=keepdims)
+
+
+def matmul(
+    inp1: Any, inp2: Any, transpose_a: bool = False, transpose_b: bool = False, **_: Any
+) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D, 2-D and batched with broadcast batch dims."""
+    a, b = operands(as_tensor(inp1), inp2)
+    b = as_tensor(b, a)
+    if transpose_a:
+        a = a.transpose(*range(a.ndim - 2), a.ndim - 1, a.ndim - 2)
+    if transpose_b:
+        b = b.transpose(*range(b.ndim - 2), b.ndim - 1, b.ndim - 2)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs tensors with at least 1 dimension, got {a.shape} and {b.shape}")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not match (inner sizes {ka} != {kb})"
+        )
+    return apply(L.matmul, a, b)
+
+
+def dot(inp1: Any, inp2: Any) -> Tensor:
+    """Inner product of two 1-D tensors (a 0-d tensor)."""
+    a, b = as_tensor(inp1), as_tensor(inp2)
+    if a.ndim > 1 or b.ndim > 1:
+        raise ValueError(f"dot expects 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)

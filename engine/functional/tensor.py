@@ -1,0 +1,253 @@
+"""Tensor creation and shape functions: zeros, arange, reshape, concat, gather, indexing, ..."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.device import as_device
+from ..core.dtype import resolve_dtype
+from ..ops import shape as P
+from ..tensor import Tensor, apply
+from .elemwise import as_tensor, operands
+
+
+def _shape_tuple(shape: Any) -> tuple:
+    if isinstance(shape, Tensor):
+        shape = shape.numpy().tolist()
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
+
+
+def _new(host: np.ndarray, device: Any) -> Tensor:
+    dev = as_device(device)
+    return Tensor._wrap(dev.backend.from_host(host), dev)
+
+
+def _filled(shape: Any, value: Any, dtype: Any, device: Any) -> Tensor:
+    dev = as_device(device)
+    arr = dev.xp.full(_shape_tuple(shape), value, dtype=resolve_dtype(dtype))
+    return Tensor._wrap(arr, dev)
+
+
+def zeros(shape: Any, dtype: Any = "float32", device: Any = None) -> Tensor:
+    """A tensor of zeros."""
+    return _filled(shape, 0, dtype, device)
+
+
+def ones(shape: Any, dtype: Any = "float32", device: Any = None) -> Tensor:
+    """A tensor of ones."""
+    return _filled(shape, 1, dtype, device)
+
+
+def full(shape: Any, value: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """A tensor filled with value; the dtype follows the value (7 -> int32, 7. -> float32)."""
+    if dtype is None:
+        dtype = Tensor(value).dtype
+    return _filled(shape, value, dtype, device)
+
+
+def zeros_like(inp: Any) -> Tensor:
+    """Zeros with inp's shape, dtype and device."""
+    inp = as_tensor(inp)
+    return zeros(inp.shape, inp.dtype, inp.device)
+
+
+def ones_like(inp: Any) -> Tensor:
+    """Ones with inp's shape, dtype and device."""
+    inp = as_tensor(inp)
+    return ones(inp.shape, inp.dtype, inp.device)
+
+
+def full_like(inp: Any, value: Any) -> Tensor:
+    """value repeated to inp's shape, with inp's dtype and device."""
+    inp = as_tensor(inp)
+    return _filled(inp.shape, value, inp.dtype, inp.device)
+
+
+def arange(
+    start: float = 0, stop: float | None = None, step: float = 1, dtype: Any = "float32",
+    device: Any = None,
+) -> Tensor:
+    """Evenly spaced values in [start, stop); float32 by default, even for integer bounds."""
+    if stop is None:
+        start, stop = 0, start
+    return _new(np.arange(start, stop, step).astype(resolve_dtype(dtype)), device)
+
+
+def linspace(
+    start: float, stop: float, num: int, dtype: Any = "float32", device: Any = None
+) -> Tensor:
+    """num evenly spaced values from start to stop, both included."""
+    return _new(np.linspace(start, stop, int(num)).astype(resolve_dtype(dtype)), device)
+
+
+def eye(N: int, M: int | None = None, dtype: Any = "float32", device: Any = None) -> Tensor:  # noqa: N803
+    """A 2-D tensor with ones on the diagonal."""
+    return _new(np.eye(N, M, dtype=resolve_dtype(dtype)), device)
+
+
+def copy(inp: Any, device: Any = None) -> Tensor:
+    """A copy of inp on device (its own device when None); differentiable."""
+    inp = as_tensor(inp)
+    dst = as_device(device) if device is not None else inp._device
+    result = apply(P.copy, inp, src=inp._device, dst=dst)
+    result._device = dst
+    return result
+
+
+def reshape(inp: Any, target_shape: Any) -> Tensor:
+    """Same elements in a new shape; one dimension may be -1 and is then inferred."""
+    inp = as_tensor(inp)
+    shape = _shape_tuple(target_shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+    known = int(np.prod([s for s in shape if s != -1]))
+    if unknown:
+        if known == 0 or inp.size % known:
+            raise ValueError(f"reshape: cannot reshape {inp.shape} into {shape}")
+        shape = tuple(inp.size // known if s == -1 else s for s in shape)
+    elif known != inp.size:
+        raise ValueError(f"reshape: cannot reshape {inp.shape} ({inp.size} elements) into {shape}")
+    if shape == inp.shape:
+        return inp if type(inp) is Tensor else apply(P.reshape, inp, shape=shape)
+    return apply(P.reshape, inp, shape=shape)
+
+
+def flatten(inp: Any, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge the axes from start_axis to end_axis into one."""
+    inp = as_tensor(inp)
+    if inp.ndim == 0:
+        return reshape(inp, (1,))
+    start, end = start_axis % inp.ndim, end_axis % inp.ndim
+    shape = inp.shape[:start] + (-1,) + inp.shape[end + 1 :]
+    return reshape(inp, shape)
+
+
+def transpose(inp: Any, pattern: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes of inp (reverse them when pattern is None)."""
+    inp = as_tensor(inp)
+    if pattern is not None:
+        pattern = tuple(int(p) for p in pattern)
+        if sorted(pattern) != list(range(inp.ndim)):
+            raise ValueError(f"transpose: {pattern} is not a permutation of {inp.ndim} axes")
+    return apply(P.transpose, inp, axes=pattern)
+
+
+def expand_dims(inp: Any, axis: Any) -> Tensor:
+    """Insert size-1 axes at the given positions."""
+    inp = as_tensor(inp)
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    ndim = inp.ndim + len(axes)
+    shape = list(inp.shape)
+    for a in sorted(a % ndim for a in axes):
+        shape.insert(a, 1)
+    return reshape(inp, shape)
+
+
+def squeeze(inp: Any, axis: Any = None) -> Tensor:
+    """Remove size-1 axes (all of them when axis is None)."""
+    inp = as_tensor(inp)
+    if axis is None:
+        axes = [i for i, s in enumerate(inp.shape) if s == 1]
+    else:
+        axes = [a % inp.ndim for a in ([axis] if isinstance(axis, int) else axis)]
+        for a in axes:
+            if inp.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {inp.shape} is not 1")
+    return reshape(inp, [s for i, s in enumerate(inp.shape) if i not in axes])
+
+
+def broadcast_to(inp: Any, shape: Any) -> Tensor:
+    """inp repeated along new or size-1 axes to shape."""
+    inp = as_tensor(inp)
+    return apply(P.broadcast_to, inp, shape=_shape_tuple(shape))
+
+
+def concat(inps: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = _same_dtype(inps)
+    return apply(P.concat, *tensors, axis=axis % builtins.max(tensors[0].ndim, 1))
+
+
+def stack(inps: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    tensors = _same_dtype(inps)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    return concat([expand_dims(t, axis) for t in tensors], axis)
+
+
+def _same_dtype(inps: Sequence[Any]) -> list[Tensor]:
+    if len(inps) == 0:
+        raise ValueError("need at least one tensor")
+    tensors = [as_tensor(t) for t in inps]
+    first = tensors[0]
+    return [first] + [operands(first, t)[1] for t in tensors[1:]]
+
+
+def split(inp: Any, nsplits_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """Split into nsplits equal parts, or at the given section indices, along axis."""
+    inp = as_tensor(inp)
+    size = inp.shape[axis]
+    if isinstance(nsplits_or_sections, int):
+        n = nsplits_or_sections
+        if n <= 0 or size % n:
+            raise ValueError(f"split: axis of size {size} cannot be split into {n} equal parts")
+        bounds = [size // n * i for i in range(n + 1)]
+    else:
+        bounds = [0, *nsplits_or_sections, size]
+    pieces = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        index = [slice(None)] * inp.ndim
+        index[axis] = slice(lo, hi)
+        pieces.append(getitem(inp, tuple(index)))
+    return pieces
+
+
+def gather(inp: Any, axis: int, index: Any) -> Tensor:
+    """Pick inp's elements along axis with an integer index tensor of the same rank."""
+    inp = as_tensor(inp)
+    index = as_tensor(index, inp)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got {index.dtype}")
+    if index.ndim != inp.ndim:
+        raise ValueError(f"gather: index rank {index.ndim} differs from input rank {inp.ndim}")
+    return apply(P.gather, inp, index, axis=axis % inp.ndim)
+
+
+def one_hot(inp: Any, num_classes: int) -> Tensor:
+    """Integer labels as one-hot int32 rows (a new last axis of size num_classes)."""
+    inp = as_tensor(inp)
+    xp = inp._device.xp
+    out = (inp._data[..., None] == xp.arange(num_classes)).astype("int32")
+    return Tensor._wrap(out, inp._device)
+
+
+def _index(index: Any) -> Any:
+    """Tensors and lists inside an index become arrays of the tensor's namespace."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def getitem(inp: Tensor, index: Any) -> Tensor:
+    """inp[index]: ints, slices, ..., None, integer arrays and boolean masks."""
+    return apply(P.getitem, inp, index=_index(index))
+
+
+def setitem(inp: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of inp with inp[index] = value (recorded for autodiff)."""
+    value = value if isinstance(value, Tensor) else Tensor(value, dtype=inp.dtype, device=inp._device)
+    if value.dtype != inp.dtype:
+        value = value.astype(inp.dtype)
+    return apply(P.setitem, inp, value, index=_index(index))

@@ -1,0 +1,447 @@
+"""Elementwise primitives: forward kernel and VJP side by side, with sample inputs.
+
+Kernels receive the array namespace `xp` of their device first and never import NumPy
+for math, so the same code runs on CuPy. Broadcast gradients are reduced to input
+shapes by the engine (`core.op.unbroadcast`), so VJPs may return broadcast shapes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..core.op import defsamples, defvjp, primitive
+from . import _samples as S
+from .special import erf
+
+# ---- binary arithmetic ------------------------------------------------------------------
+
+
+@primitive("add")
+def add(xp, x, y):
+    """x + y"""
+    return x + y
+
+
+@defvjp(add)
+def _(node, g):
+    return g, g
+
+
+@primitive("sub")
+def sub(xp, x, y):
+    """x - y"""
+    return x - y
+
+
+@defvjp(sub)
+def _(node, g):
+    return g, (-g if node.parents[1] is not None else None)
+
+
+@primitive("mul")
+def mul(xp, x, y):
+    """x * y"""
+    return x * y
+
+
+@defvjp(mul)
+def _(node, g):
+    x, y = node.inputs
+    p = node.parents
+    return (g * y if p[0] is not None else None), (g * x if p[1] is not None else None)
+
+
+@primitive("div")
+def div(xp, x, y):
+    """x / y (true division)"""
+    return x / y
+
+
+@defvjp(div)
+def _(node, g):
+    x, y = node.inputs
+    gx = g / y
+    gy = -gx * node.out if node.parents[1] is not None else None
+    return gx, gy
+
+
+@primitive("pow")
+def pow_(xp, x, y):
+    """x ** y"""
+    return x**y
+
+
+@defvjp(pow_)
+def _(node, g):
+    x, y = node.inputs
+    xp = node.xp
+    gx = g * y * x ** (y - 1) if node.parents[0] is not None else None
+    gy = g * node.out * xp.log(x) if node.parents[1] is not None else None
+    return gx, gy
+
+
+@primitive("maximum")
+def maximum(xp, x, y):
+    """Elementwise maximum; at ties the gradient goes to x."""
+    return xp.maximum(x, y)
+
+
+@defvjp(maximum)
+def _(node, g):
+    x, y = node.inputs
+    mask = x >= y
+    return g * mask, g * ~mask
+
+
+@primitive("minimum")
+def minimum(xp, x, y):
+    """Elementwise minimum; at ties the gradient goes to x."""
+    return xp.minimum(x, y)
+
+
+@defvjp(minimum)
+def _(node, g):
+    x, y = node.inputs
+    mask = x <= y
+    return g * mask, g * ~mask
+
+
+@primitive("floor_div")
+def floor_div(xp, x, y):
+    """x // y (not differentiable)"""
+    return x // y
+
+
+@primitive("mod")
+def mod(xp, x, y):
+    """x % y with the sign of y, like Python (not differentiable)"""
+    return x % y
+
+
+def _ties_apart(inputs):
+    x, y = inputs
+    return abs(x - y) < 0.05
+
+
+defsamples(add)(S.binary)
+defsamples(sub)(S.binary)
+defsamples(mul)(S.binary)
+defsamples(div)(lambda rng: S.binary(rng, low2=0.5, high2=2.0))
+defsamples(pow_)(lambda rng: S.binary(rng, low=0.5, high=2.0))
+defsamples(maximum, kinks=_ties_apart)(S.binary)
+defsamples(minimum, kinks=_ties_apart)(S.binary)
+
+# ---- comparisons and predicates (boolean results, no gradient) ----------------------------
+
+
+def _compare(name: str, fn):
+    prim = primitive(name, doc=f"elementwise {name}, a bool result")(fn)
+    return prim
+
+
+equal = _compare("equal", lambda xp, x, y: x == y)
+not_equal = _compare("not_equal", lambda xp, x, y: x != y)
+less = _compare("less", lambda xp, x, y: x < y)
+less_equal = _compare("less_equal", lambda xp, x, y: x <= y)
+greater = _compare("greater", lambda xp, x, y: x > y)
+greater_equal = _compare("greater_equal", lambda xp, x, y: x >= y)
+isnan = _compare("isnan", lambda xp, x: xp.isnan(x))
+isinf = _compare("isinf", lambda xp, x: xp.isinf(x))
+logical_not = _compare("logical_not", lambda xp, x: xp.logical_not(x))
+logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y))
+logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y))
+
+# ---- unary math -------------------------------------------------------------------------
+
+
+@primitive("neg")
+def neg(xp, x):
+    """-x"""
+    return -x
+
+
+@defvjp(neg)
+def _(node, g):
+    return (-g,)
+
+
+@primitive("abs")
+def abs_(xp, x):
+    """|x|"""
+    return xp.abs(x)
+
+
+@defvjp(abs_)
+def _(node, g):
+    return (g * node.xp.sign(node.inputs[0]),)
+
+
+@primitive("sign")
+def sign(xp, x):
+    """-1, 0 or 1; its gradient is zero"""
+    return xp.sign(x)
+
+
+@defvjp(sign)
+def _(node, g):
+    return (g * 0,)
+
+
+@primitive("exp")
+def exp(xp, x):
+    """e ** x"""
+    return xp.exp(x)
+
+
+@defvjp(exp)
+def _(node, g):
+    return (g * node.out,)
+
+
+@primitive("log")
+def log(xp, x):
+    """natural logarithm"""
+    return xp.log(x)
+
+
+@defvjp(log)
+def _(node, g):
+    return (g / node.inputs[0],)
+
+
+@primitive("log1p")
+def log1p(xp, x):
+    """log(1 + x), accurate near 0"""
+    return xp.log1p(x)
+
+
+@defvjp(log1p)
+def _(node, g):
+    return (g / (1 + node.inputs[0]),)
+
+
+@primitive("sqrt")
+def sqrt(xp, x):
+    """square root"""
+    return xp.sqrt(x)
+
+
+@defvjp(sqrt)
+def _(node, g):
+    return (g / (2 * node.out),)
+
+
+@primitive("square")
+def square(xp, x):
+    """x * x"""
+    return x * x
+
+
+@defvjp(square)
+def _(node, g):
+    return (2 * g * node.inputs[0],)
+
+
+@primitive("sin")
+def sin(xp, x):
+    """sine"""
+    return xp.sin(x)
+
+
+@defvjp(sin)
+def _(node, g):
+    return (g * node.xp.cos(node.inputs[0]),)
+
+
+@primitive("cos")
+def cos(xp, x):
+    """cosine"""
+    return xp.cos(x)
+
+
+@defvjp(cos)
+def _(node, g):
+    return (-g * node.xp.sin(node.inputs[0]),)
+
+
+@primitive("tanh")
+def tanh(xp, x):
+    """hyperbolic tangent"""
+    return xp.tanh(x)
+
+
+@defvjp(tanh)
+def _(node, g):
+    out = node.out
+    return (g * (1 - out * out),)
+
+
+def _sigmoid(xp, x):
+    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
+    return 0.5 + 0.5 * xp.tanh(0.5 * x)
+
+
+@primitive("sigmoid")
+def sigmoid(xp, x):
+    """1 / (1 + e ** -x)"""
+    return _sigmoid(xp, x)
+
+
+@defvjp(sigmoid)
+def _(node, g):
+    out = node.out
+    return (g * out * (1 - out),)
+
+
+@primitive("relu")
+def relu(xp, x):
+    """max(x, 0)"""
+    return xp.maximum(x, 0)
+
+
+@defvjp(relu)
+def _(node, g):
+    return (g * (node.inputs[0] > 0),)
+
+
+@primitive("leaky_relu")
+def leaky_relu(xp, x, *, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise"""
+    return xp.where(x > 0, x, x * negative_slope)
+
+
+@defvjp(leaky_relu)
+def _(node, g):
+    slope = node.params["negative_slope"]
+    return (node.xp.where(node.inputs[0] > 0, g, g * slope),)
+
+
+_SQRT_HALF = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+@primitive("gelu")
+def gelu(xp, x):
+    """x * Phi(x), the exact (erf) form"""
+    return 0.5 * x * (1 + erf(xp, x * _SQRT_HALF))
+
+
+@defvjp(gelu)
+def _(node, g):
+    xp, x = node.xp, node.inputs[0]
+    cdf = 0.5 * (1 + erf(xp, x * _SQRT_HALF))
+    pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+    return (g * (cdf + x * pdf),)
+
+
+@primitive("silu")
+def silu(xp, x):
+    """x * sigmoid(x)"""
+    return x * _sigmoid(xp, x)
+
+
+@defvjp(silu)
+def _(node, g):
+    x = node.inputs[0]
+    s = _sigmoid(node.xp, x)
+    return (g * (s + x * s * (1 - s)),)
+
+
+@primitive("softplus")
+def softplus(xp, x):
+    """log(1 + e ** x), computed without overflow"""
+    return xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(x, 0)
+
+
+@defvjp(softplus)
+def _(node, g):
+    return (g * _sigmoid(node.xp, node.inputs[0]),)
+
+
+def _zero_grad(node, g):
+    return (g * 0,)
+
+
+round_ = primitive("round", doc="round half to even; zero gradient")(lambda xp, x: xp.round(x))
+floor = primitive("floor", doc="round down; zero gradient")(lambda xp, x: xp.floor(x))
+ceil = primitive("ceil", doc="round up; zero gradient")(lambda xp, x: xp.ceil(x))
+for _p in (round_, floor, ceil):
+    defvjp(_p)(_zero_grad)
+
+
+@primitive("clip")
+def clip(xp, x, *, lower=None, upper=None):
+    """x limited to [lower, upper] (either bound may be None)"""
+    return xp.clip(x, lower, upper)
+
+
+@defvjp(clip)
+def _(node, g):
+    x = node.inputs[0]
+    lower, upper = node.params["lower"], node.params["upper"]
+    mask = True
+    if lower is not None:
+        mask = x >= lower
+    if upper is not None:
+        mask = mask & (x <= upper)
+    return (g * mask,)
+
+
+@primitive("where")
+def where(xp, cond, x, y):
+    """x where cond is true, else y"""
+    return xp.where(cond, x, y)
+
+
+@defvjp(where)
+def _(node, g):
+    cond = node.inputs[0]
+    return None, g * cond, g * ~cond
+
+
+@primitive("astype")
+def astype(xp, x, *, dtype):
+    """x converted to dtype (a copy)"""
+    return x.astype(dtype)
+
+
+@defvjp(astype)
+def _(node, g):
+    x = node.inputs[0]
+    return (g.astype(x.dtype) if x.dtype.kind == "f" else None,)
+
+
+def _near_int(inputs):
+    x = inputs[0]
+    return abs(x - S.np.round(x)) < 0.05
+
+
+def _near_half(inputs):
+    x = inputs[0]
+    return abs(x - S.np.floor(x) - 0.5) < 0.05
+
+
+for _p in (neg, exp, sin, cos, tanh, sigmoid, gelu, silu, softplus, square):
+    defsamples(_p)(S.unary)
+defsamples(abs_, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
+defsamples(relu, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
+defsamples(sign, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
+defsamples(leaky_relu, kinks=lambda i: abs(i[0]) < 0.05)(
+    lambda rng: S.unary(rng, negative_slope=0.1)
+)
+defsamples(log)(lambda rng: S.unary(rng, 0.2, 3.0))
+defsamples(log1p)(lambda rng: S.unary(rng, -0.5, 3.0))
+defsamples(sqrt)(lambda rng: S.unary(rng, 0.2, 3.0))
+defsamples(floor, kinks=_near_int)(S.unary)
+defsamples(ceil, kinks=_near_int)(S.unary)
+defsamples(round_, kinks=_near_half)(S.unary)
+defsamples(clip, kinks=lambda i: (abs(i[0] + 1) < 0.05) | (abs(i[0] - 0.5) < 0.05))(
+    lambda rng: S.unary(rng, lower=-1.0, upper=0.5)
+)
+defsamples(astype)(lambda rng: S.unary(rng, dtype=S.np.dtype("float64")))
+defsamples(where)(
+    lambda rng: [
+        ((rng.uniform(size=(2, 3)) > 0.5, rng.normal(size=(2, 3)), rng.normal(size=(3,))), {}),
+        ((rng.uniform(size=(4,)) > 0.5, rng.normal(size=(4,)), rng.normal(size=())), {}),
+    ]
+)

@@ -1,0 +1,81 @@
+"""Matrix products: matmul (1-D, 2-D, batched, broadcast batch dims) and fused linear."""
+
+from __future__ import annotations
+
+from ..core.op import defsamples, defvjp, primitive, unbroadcast
+
+
+@primitive("matmul")
+def matmul(xp, a, b):
+    """a @ b with NumPy's matmul rules"""
+    return a @ b
+
+
+def _swap(m):
+    return m.swapaxes(-1, -2)
+
+
+@defvjp(matmul)
+def _(node, g):
+    a, b = node.inputs
+    # Treat 1-D operands as matrices, then undo that on the way out.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = g
+    if a.ndim == 1:
+        g2 = g2[..., None, :]
+    if b.ndim == 1:
+        g2 = g2[..., None]
+    ga = gb = None
+    if node.parents[0] is not None:
+        ga = unbroadcast(g2 @ _swap(b2), a2.shape, "matmul").reshape(a.shape)
+    if node.parents[1] is not None:
+        gb = unbroadcast(_swap(a2) @ g2, b2.shape, "matmul").reshape(b.shape)
+    return ga, gb
+
+
+@primitive("linear")
+def linear(xp, x, weight, bias=None):
+    """x @ weight.T + bias, in one pass (MegEngine's weight layout: (out, in))"""
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out
+
+
+@defvjp(linear)
+def _(node, g):
+    x, weight = node.inputs[0], node.inputs[1]
+    parents = node.parents
+    gx = g @ weight if parents[0] is not None else None
+    gw = gb = None
+    if parents[1] is not None:
+        g2 = g.reshape(-1, g.shape[-1])
+        gw = g2.T @ x.reshape(-1, x.shape[-1])
+    if len(parents) > 2 and parents[2] is not None:
+        gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+    return (gx, gw, gb)[: len(parents)]
+
+
+def _mat(rng, *shape):
+    return rng.normal(size=shape)
+
+
+defsamples(matmul)(
+    lambda rng: [
+        ((_mat(rng, 2, 3), _mat(rng, 3, 4)), {}),
+        ((_mat(rng, 3), _mat(rng, 3, 4)), {}),
+        ((_mat(rng, 2, 3), _mat(rng, 3)), {}),
+        ((_mat(rng, 3), _mat(rng, 3)), {}),
+        ((_mat(rng, 2, 2, 3), _mat(rng, 3, 4)), {}),
+        ((_mat(rng, 2, 1, 2, 3), _mat(rng, 3, 3, 2)), {}),
+        ((_mat(rng, 3), _mat(rng, 2, 3, 4)), {}),
+    ]
+)
+defsamples(linear)(
+    lambda rng: [
+        ((_mat(rng, 4, 3), _mat(rng, 2, 3), _mat(rng, 2)), {}),
+        ((_mat(rng, 2, 4, 3), _mat(rng, 5, 3), _mat(rng, 5)), {}),
+        ((_mat(rng, 4, 3), _mat(rng, 2, 3)), {}),
+    ]
+)

@@ -1,0 +1,176 @@
+"""Neural-network primitives whose math fuses: softmax, log-softmax and the losses."""
+
+from __future__ import annotations
+
+from ..core.op import defsamples, defvjp, primitive
+
+
+def _logsumexp(xp, x, axis):
+    m = x.max(axis=axis, keepdims=True)
+    return m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+@primitive("softmax")
+def softmax(xp, x, *, axis):
+    """exp(x) / sum(exp(x)) along axis"""
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+@defvjp(softmax)
+def _(node, g):
+    out, axis = node.out, node.params["axis"]
+    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+
+@primitive("logsoftmax")
+def logsoftmax(xp, x, *, axis):
+    """x - logsumexp(x) along axis"""
+    return x - _logsumexp(xp, x, axis)
+
+
+@defvjp(logsoftmax)
+def _(node, g):
+    axis = node.params["axis"]
+    return (g - node.xp.exp(node.out) * g.sum(axis=axis, keepdims=True),)
+
+
+@primitive("logsumexp")
+def logsumexp(xp, x, *, axis, keepdims=False):
+    """log(sum(exp(x))) along axis, without overflow"""
+    out = _logsumexp(xp, x, axis)
+    return out if keepdims else out.squeeze(axis)
+
+
+@defvjp(logsumexp)
+def _(node, g):
+    x, axis = node.inputs[0], node.params["axis"]
+    out = node.out
+    if not node.params["keepdims"]:
+        out = node.xp.expand_dims(out, axis)
+        g = node.xp.expand_dims(g, axis)
+    return (g * node.xp.exp(x - out),)
+
+
+def _reduce(xp, loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _reduce_grad(g, shape, reduction):
+    """The gradient of the reduction, shaped like the unreduced loss."""
+    if reduction == "mean":
+        n = 1
+        for s in shape:
+            n *= s
+        return g / n
+    return g
+
+
+@primitive("square_loss", residual=True)
+def square_loss(xp, pred, label, *, reduction="mean"):
+    """(pred - label) ** 2, reduced"""
+    diff = pred - label
+    return _reduce(xp, diff * diff, reduction), diff
+
+
+@defvjp(square_loss)
+def _(node, g):
+    diff = node.res
+    gp = (2 * _reduce_grad(g, diff.shape, node.params["reduction"])) * diff
+    return gp, (-gp if node.parents[1] is not None else None)
+
+
+@primitive("softmax_cross_entropy", residual=True)
+def softmax_cross_entropy(xp, logits, label, *, axis=1, label_smooth=0.0, reduction="mean"):
+    """-log softmax(logits)[label] along axis, with optional label smoothing, reduced"""
+    moved = xp.moveaxis(logits, axis, -1)
+    logp = moved - _logsumexp(xp, moved, -1)
+    picked = xp.take_along_axis(logp, label[..., None].astype("int64"), axis=-1)[..., 0]
+    loss = -picked
+    if label_smooth:
+        classes = moved.shape[-1]
+        loss = (1 - label_smooth) * loss - (label_smooth / classes) * logp.sum(axis=-1)
+    return _reduce(xp, loss, reduction), logp
+
+
+@defvjp(softmax_cross_entropy)
+def _(node, g):
+    xp, logp = node.xp, node.res
+    label, axis = node.inputs[1], node.params["axis"]
+    smooth, reduction = node.params["label_smooth"], node.params["reduction"]
+    classes = logp.shape[-1]
+    grad = xp.exp(logp)
+    target = xp.zeros_like(grad)
+    xp.put_along_axis(target, label[..., None].astype("int64"), 1.0, axis=-1)
+    if smooth:
+        target = (1 - smooth) * target + smooth / classes
+    grad -= target
+    scale = _reduce_grad(g, logp.shape[:-1], reduction)
+    if reduction == "none":
+        scale = scale[..., None]
+    grad *= scale
+    return xp.moveaxis(grad, -1, axis), None
+
+
+@primitive("binary_cross_entropy_logits", residual=True)
+def binary_cross_entropy_logits(xp, logits, label, *, reduction="mean"):
+    """-(label * log sigmoid(x) + (1 - label) * log(1 - sigmoid(x))), from logits, reduced"""
+    loss = xp.maximum(logits, 0) - logits * label + xp.log1p(xp.exp(-xp.abs(logits)))
+    return _reduce(xp, loss, reduction), None
+
+
+@defvjp(binary_cross_entropy_logits)
+def _(node, g):
+    xp = node.xp
+    x, label = node.inputs
+    s = 0.5 + 0.5 * xp.tanh(0.5 * x)
+    scale = _reduce_grad(g, node.inputs[0].shape, node.params["reduction"])
+    gx = (s - label) * scale
+    gl = -x * scale if node.parents[1] is not None else None
+    return gx, gl
+
+
+def _logits_samples(rng):
+    return [
+        ((rng.normal(size=(4, 3)), rng.integers(0, 3, 4)), {"axis": 1, "label_smooth": 0.0,
+                                                           "reduction": "mean"}),
+        ((rng.normal(size=(4, 5)), rng.integers(0, 5, 4)), {"axis": 1, "label_smooth": 0.1,
+                                                           "reduction": "sum"}),
+        ((rng.normal(size=(2, 3, 2, 2)), rng.integers(0, 3, (2, 2, 2))),
+         {"axis": 1, "label_smooth": 0.0, "reduction": "none"}),
+    ]
+
+
+defsamples(softmax)(
+    lambda rng: [((rng.normal(size=(3, 4)),), {"axis": 1}), ((rng.normal(size=(2, 3, 2)),),
+                                                             {"axis": 0})]
+)
+defsamples(logsoftmax)(
+    lambda rng: [((rng.normal(size=(3, 4)),), {"axis": 1}), ((rng.normal(size=(2, 3, 2)),),
+                                                             {"axis": 2})]
+)
+defsamples(logsumexp)(
+    lambda rng: [
+        ((rng.normal(size=(3, 4)),), {"axis": 1, "keepdims": False}),
+        ((rng.normal(size=(2, 3, 2)),), {"axis": 0, "keepdims": True}),
+    ]
+)
+defsamples(square_loss)(
+    lambda rng: [
+        ((rng.normal(size=(5,)), rng.normal(size=(5,))), {"reduction": "mean"}),
+        ((rng.normal(size=(4, 3)), rng.normal(size=(4, 3))), {"reduction": "sum"}),
+        ((rng.normal(size=(4, 1)), rng.normal(size=(4, 3))), {"reduction": "none"}),
+    ]
+)
+defsamples(softmax_cross_entropy)(_logits_samples)
+defsamples(binary_cross_entropy_logits)(
+    lambda rng: [
+        ((rng.normal(size=(6,)), rng.uniform(size=(6,))), {"reduction": "mean"}),
+        ((rng.normal(size=(3, 2)), rng.uniform(size=(3, 2))), {"reduction": "none"}),
+    ]
+)

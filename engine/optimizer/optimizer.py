@@ -1,0 +1,131 @@
+"""Optimizer base: parameter groups, per-parameter state, step(), clear_grad(), state_dict()."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..tensor import Parameter, Tensor
+
+
+class Optimizer:
+    """Base class: subclasses implement `_update(param, grad, group, state)` in place."""
+
+    def __init__(self, params: Any, defaults: dict) -> None:
+        self._defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self._state: dict[int, dict] = {}
+        groups = list(params) if not isinstance(params, Tensor) else [params]
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (missing ones take the defaults)."""
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizers update Tensors/Parameters, got {type(p).__name__}")
+            if p.dtype.kind != "f":
+                raise TypeError(f"cannot optimize a tensor of dtype {p.dtype}: it must be float")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("a parameter appears in more than one parameter group")
+        group = {**self._defaults, **param_group, "params": params}
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict) -> None:
+        """Validate hyper-parameters; subclasses extend it."""
+        lr = group["lr"]
+        if not isinstance(lr, (int, float)) or lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+
+    def _params(self) -> Iterable[Tensor]:
+        for group in self.param_groups:
+            yield from group["params"]
+
+    def step(self) -> Optimizer:
+        """Update every parameter that has a gradient; returns self for `.step().clear_grad()`."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                state = self._state.get(id(param))
+                if state is None:
+                    state = self._state[id(param)] = {}
+                self._update(param._data, grad._data, group, state)
+        return self
+
+    def _update(self, param: Any, grad: Any, group: dict, state: dict) -> None:
+        raise NotImplementedError
+
+    def clear_grad(self) -> Optimizer:
+        """Set every parameter's gradient to None."""
+        for param in self._params():
+            param.grad = None
+        return self
+
+    def zero_grad(self) -> None:
+        """PyTorch habit: MegEngine calls this clear_grad()."""
+        raise AttributeError("zero_grad() is PyTorch's name; in MegEngine use optimizer.clear_grad()")
+
+    def backward(self, *_: Any) -> None:
+        """PyTorch habit: gradients come from GradManager.backward() in MegEngine."""
+        raise AttributeError(
+            "optimizer.backward does not exist: compute gradients with gm.backward(loss) inside "
+            "`with gm:`, then call optimizer.step().clear_grad()"
+        )
+
+    # ---- state -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Hyper-parameters per group and per-parameter buffers, keyed by parameter index."""
+        index = {id(p): i for i, p in enumerate(self._params())}
+        groups = []
+        for group in self.param_groups:
+            entry = {k: v for k, v in group.items() if k != "params"}
+            entry["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(entry)
+        state = {}
+        for p in self._params():
+            buffers = self._state.get(id(p))
+            if buffers:
+                state[index[id(p)]] = {k: _to_host(p, v) for k, v in buffers.items()}
+        return {"param_groups": groups, "state": state}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore hyper-parameters and buffers saved by state_dict()."""
+        groups = state.get("param_groups")
+        if not isinstance(groups, list) or len(groups) != len(self.param_groups):
+            raise ValueError("optimizer state has a different number of parameter groups")
+        params = list(self._params())
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("optimizer state has a different number of parameters per group")
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self._state = {}
+        for key, buffers in state.get("state", {}).items():
+            i = int(key)
+            if not 0 <= i < len(params):
+                raise ValueError(f"optimizer state names parameter {i}, which does not exist")
+            p = params[i]
+            self._state[id(p)] = {k: _to_device(p, v) for k, v in buffers.items()}
+
+
+def _to_host(p: Tensor, value: Any) -> Any:
+    if hasattr(value, "shape") and not isinstance(value, (int, float)):
+        return Tensor._wrap(value, p._device).numpy()
+    return value
+
+
+def _to_device(p: Tensor, value: Any) -> Any:
+    if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0 or hasattr(value, "dtype"):
+        return Tensor(value, dtype=p.dtype if value.dtype.kind == "f" else None, device=p.device)._data
+    return value
+
+
+__all__ = ["Optimizer", "Parameter"]
