@@ -1,0 +1,97 @@
+"""Batch samplers: each iteration yields the list of dataset indices for one batch."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sized
+from typing import Any
+
+import numpy as np
+
+
+def _check_batch_size(batch_size: int) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return int(batch_size)
+
+
+class Sampler(ABC):
+    """Base class: splits an epoch's index order into batches of ``batch_size`` indices."""
+
+    def __init__(self, dataset: Sized, batch_size: int = 1, drop_last: bool = False) -> None:
+        self.batch_size = _check_batch_size(batch_size)
+        self.drop_last = bool(drop_last)
+        self.num_samples = len(dataset)
+
+    @abstractmethod
+    def order(self) -> np.ndarray:
+        """Return the index order for a new epoch (called once per ``iter()``)."""
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return (self.num_samples + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        """Start an epoch: fix its order now, then yield one list of indices per batch."""
+        return self._batches(self.order())
+
+    def _batches(self, order: np.ndarray) -> Iterator[list[int]]:
+        stop = len(self) * self.batch_size
+        for start in range(0, stop, self.batch_size):
+            yield order[start : start + self.batch_size].tolist()
+
+
+class SequentialSampler(Sampler):
+    """Yields indices ``0..n-1`` in order, ``batch_size`` at a time."""
+
+    def order(self) -> np.ndarray:
+        """Return ``arange(n)``."""
+        return np.arange(self.num_samples)
+
+
+class RandomSampler(Sampler):
+    """Yields a fresh random permutation each epoch, drawn from the sampler's own Generator.
+
+    With ``seed=None`` the sampler's Generator is seeded from ``engine.random.get_rng()``, so
+    ``engine.random.seed(n)`` makes runs reproducible. ``state_dict()`` captures the Generator
+    state that will produce the *next* epoch's order, so saving after an epoch and loading it
+    into a new sampler continues with exactly the order an uninterrupted run would use.
+    """
+
+    def __init__(
+        self,
+        dataset: Sized,
+        batch_size: int = 1,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(dataset, batch_size, drop_last)
+        if seed is None:
+            from engine.random import get_rng
+
+            seed = int(get_rng().integers(2**63))
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        self.epoch = 0
+
+    def order(self) -> np.ndarray:
+        """Return a new permutation of ``0..n-1`` and advance the epoch counter."""
+        self.epoch += 1
+        return self._rng.permutation(self.num_samples)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{"epoch", "seed", "rng"}``; ``rng`` is the bit generator state (plain dict)."""
+        return {"epoch": self.epoch, "seed": self.seed, "rng": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the Generator state and epoch counter saved by ``state_dict()``."""
+        missing = {"epoch", "rng"} - set(state)
+        if missing:
+            raise KeyError(f"RandomSampler state is missing {sorted(missing)}")
+        self._rng.bit_generator.state = state["rng"]
+        self.epoch = int(state["epoch"])
+        self.seed = int(state.get("seed", self.seed))
