@@ -6,11 +6,13 @@
 """
 
 from . import functional
+from .ops import elementwise as _elementwise_ops
 from . import tensor as _tensor_module
 from .core.device import get_default_device, is_cuda_available, set_default_device
 from .tensor import Parameter, Tensor, tensor
 
 _tensor_module._F = functional
+_tensor_module._P = _elementwise_ops
 
 from . import autodiff, random  # noqa: E402  (need Tensor and functional bound first)
 

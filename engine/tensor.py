@@ -201,24 +201,33 @@ class Tensor:
 
     # ---- arithmetic --------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+            return apply2(_P.add, self, other)
         return _F.add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
         return _F.add(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+            return apply2(_P.sub, self, other)
         return _F.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _F.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+            return apply2(_P.mul, self, other)
         return _F.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
         return _F.mul(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
+        dtype = self._data.dtype
+        if isinstance(other, Tensor) and other._data.dtype == dtype and dtype.kind == "f":
+            return apply2(_P.div, self, other)
         return _F.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
@@ -331,11 +340,12 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     arrays = []
     for x in inputs:
         if isinstance(x, Tensor):
+            d = x._device
             if device is None:
-                device = x._device
-            elif x._device is not device and not same_place(x._device, device):
+                device = d
+            elif d is not device and not same_place(d, device):
                 raise RuntimeError(
-                    f"{prim.name}: tensors on different devices ({device} and {x._device}); "
+                    f"{prim.name}: tensors on different devices ({device} and {d}); "
                     "move one with .to(device)"
                 )
             arrays.append(x._data)
@@ -354,15 +364,47 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     result = Tensor._wrap(out, device)
     if RECORDING.active and prim.vjp is not None:
         epoch = RECORDING.epoch
-        parents = [
-            x._node
-            if isinstance(x, Tensor) and x._node is not None and x._node.epoch == epoch
-            else None
-            for x in inputs
-        ]
-        if any(p is not None for p in parents):
-            result._node = Node(prim, parents, arrays, out, res, params, epoch, None, device.xp)
+        parents = []
+        tracked = False
+        for x in inputs:
+            node = x._node if isinstance(x, Tensor) else None
+            if node is not None and node.epoch == epoch:
+                tracked = True
+                parents.append(node)
+            else:
+                parents.append(None)
+        if tracked:
+            node = Node(prim, parents, arrays, out, res, params, epoch, None, device.xp)
+            result._node = node
+            RECORDING.tape.append(node)
     return result
 
 
+def apply2(prim: Primitive, a: Tensor, b: Tensor) -> Tensor:
+    """`apply` for two tensors of one dtype: the fast path of binary operators."""
+    device = a._device
+    if b._device is not device and not same_place(b._device, device):
+        return apply(prim, a, b)  # raises the mixed-device error
+    x, y = a._data, b._data
+    try:
+        out = prim.forward(device.xp, x, y)
+    except ValueError as exc:
+        raise ValueError(f"{prim.name}: {exc} (input shapes: {x.shape}, {y.shape})") from None
+    result = Tensor._wrap(out, device)
+    if RECORDING.active:
+        epoch = RECORDING.epoch
+        na, nb = a._node, b._node
+        if na is not None and na.epoch != epoch:
+            na = None
+        if nb is not None and nb.epoch != epoch:
+            nb = None
+        if na is not None or nb is not None:
+            node = Node(prim, (na, nb), (x, y), out, None, _NO_PARAMS, epoch, None, device.xp)
+            result._node = node
+            RECORDING.tape.append(node)
+    return result
+
+
+_NO_PARAMS: dict = {}
 _F: Any = None  # engine.functional, bound by engine/__init__.py (avoids an import cycle)
+_P: Any = None  # engine.ops.elementwise, bound by engine/__init__.py

@@ -74,6 +74,8 @@ class GradManager:
         for t, _ in self._attached.values():
             _unmark_leaf(t, self)
         RECORDING.active -= 1
+        if RECORDING.active == 0:
+            RECORDING.tape = []
 
     def __enter__(self) -> GradManager:
         self.record()
@@ -117,32 +119,38 @@ class GradManager:
 
     def _run_backward(self, roots: list) -> None:
         epoch = RECORDING.epoch
-        grads: dict[int, Any] = {}
-        start = []
+        started = False
         for y, g in roots:
             node = y._node
             if node is None or node.epoch != epoch:
                 continue  # y does not depend on any attached tensor
-            _accumulate(grads, node, g)
-            start.append(node)
-        for node in _topological(start):
-            g = grads.pop(id(node), None)
+            node.grad = g if node.grad is None else node.grad + g
+            started = True
+        if not started:
+            return
+        free = RECORDING.active == 1  # nobody else can still need the recorded values
+        # The tape is in execution order, so walking it backwards visits every node after
+        # all of the nodes that consumed its output.
+        for node in reversed(RECORDING.tape):
+            g = node.grad
             if g is None:
                 continue
-            if node.prim is None:
-                tensor, managers = node.leaf
-                if self in managers:
-                    self._store(tensor, g)
-                continue
+            node.grad = None
             input_grads = node.prim.vjp(node, g)
             for parent, x, gx in zip(node.parents, node.inputs, input_grads):
                 if parent is None or gx is None:
                     continue
                 if gx.shape != x.shape:
                     gx = unbroadcast(gx, x.shape, node.prim.name)
-                _accumulate(grads, parent, gx)
-            # free what the VJP needed as soon as it has run
-            node.inputs = node.out = node.res = None
+                parent.grad = gx if parent.grad is None else parent.grad + gx
+            if free:
+                node.inputs = node.out = node.res = None
+        for t, _ in self._attached.values():
+            node = t._node
+            if node is not None and node.leaf is not None and node.grad is not None:
+                g, node.grad = node.grad, None
+                if self in node.leaf[1]:
+                    self._store(t, g)
 
     def _store(self, t: Tensor, g: Any) -> None:
         if g.dtype != t.dtype:
@@ -164,36 +172,6 @@ def _seed_grad(y: Tensor, dy: Any) -> Any:
     if arr.shape != y.shape:
         arr = xp.broadcast_to(arr, y.shape)
     return arr
-
-
-def _accumulate(grads: dict, node: Node, g: Any) -> None:
-    key = id(node)
-    old = grads.get(key)
-    grads[key] = g if old is None else old + g
-
-
-def _topological(start: list[Node]) -> list[Node]:
-    """Nodes reachable from `start`, each after every node that consumes it."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    for root in start:
-        if id(root) in seen:
-            continue
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for parent in node.parents:
-                if parent is not None and id(parent) not in seen:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
 
 
 def _unmark_leaf(t: Tensor, manager: GradManager) -> None:

@@ -76,13 +76,18 @@ def defsamples(prim: Primitive, kinks: Callable[..., Any] | None = None) -> Call
 
 
 class _Recording:
-    """Global recording state: how many managers record, and the current recording epoch."""
+    """Global recording state: how many managers record, the epoch, and the tape.
 
-    __slots__ = ("active", "epoch")
+    The tape lists recorded nodes in execution order, so backward is one reverse walk
+    over it; nodes of an earlier recording carry an older epoch and count as constants.
+    """
+
+    __slots__ = ("active", "epoch", "tape")
 
     def __init__(self) -> None:
         self.active = 0
         self.epoch = 0
+        self.tape: list[Node] = []
 
 
 RECORDING = _Recording()
@@ -91,7 +96,7 @@ RECORDING = _Recording()
 class Node:
     """One recorded application of a primitive (or, with prim None, an attached leaf)."""
 
-    __slots__ = ("prim", "parents", "inputs", "out", "res", "params", "epoch", "leaf", "xp")
+    __slots__ = ("prim", "parents", "inputs", "out", "res", "params", "epoch", "leaf", "xp", "grad")
 
     def __init__(self, prim, parents, inputs, out, res, params, epoch, leaf, xp) -> None:
         self.prim = prim
@@ -101,8 +106,9 @@ class Node:
         self.res = res
         self.params = params
         self.epoch = epoch
-        self.leaf = leaf  # for leaves: the attached tensor and its managers
+        self.leaf = leaf  # for leaves: (the attached tensor, the managers attaching it)
         self.xp = xp
+        self.grad = None  # the gradient flowing into this node during backward
 
 
 def unbroadcast(grad: Any, shape: tuple, name: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..core.op import defsamples, defvjp, primitive
 
 
@@ -55,7 +57,7 @@ def _(node, g):
 
 def _reduce(xp, loss, reduction):
     if reduction == "mean":
-        return loss.mean()
+        return loss.sum() / loss.size  # what ndarray.mean computes, without its overhead
     if reduction == "sum":
         return loss.sum()
     return loss
@@ -64,10 +66,7 @@ def _reduce(xp, loss, reduction):
 def _reduce_grad(g, shape, reduction):
     """The gradient of the reduction, shaped like the unreduced loss."""
     if reduction == "mean":
-        n = 1
-        for s in shape:
-            n *= s
-        return g / n
+        return g / math.prod(shape)
     return g
 
 
