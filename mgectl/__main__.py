@@ -1,0 +1,6 @@
+"""Let ``python -m mgectl`` run the CLI."""
+
+from mgectl.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The one place where exceptions become messages and exit codes (2 user, 1 internal, 130 ^C)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from mgectl.errors import UserError
+
+DEBUG_KEY = "mgectl.debug"
+EXIT_USER = 2
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+
+class ErrorBoundaryGroup(TyperGroup):
+    """The top-level command group: runs a verb and maps whatever it raises to an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        """Run the chosen verb; print known errors as one line and exit, re-raise with --debug."""
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Typer's own exits and usage errors already print and choose their code
+        except UserError as error:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            report_user_error(error)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            print_error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as error:
+            if ctx.meta.get(DEBUG_KEY):
+                raise
+            print_error(f"internal error: {describe(error)} (run with --debug for the traceback)")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def describe(error: BaseException) -> str:
+    """``TypeName: first line of the message``, kept to one line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def report_user_error(error: UserError) -> None:
+    """Print each line of a UserError as ``error: ...`` in red, then its hint, to stderr."""
+    for line in error.lines():
+        print_error(f"error: {line}")
+    if error.hint:
+        print_error(f"hint: {error.hint}", style="yellow")
+
+
+def print_error(text: str, style: str = "red") -> None:
+    """Print one unwrapped, unmarked-up line to stderr (coloured only on a terminal)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    console.print(Text(text, style=style))

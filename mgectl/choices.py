@@ -1,0 +1,55 @@
+"""The names users may write in YAML and on the command line, in one light module."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+GeneratorName = Literal["linear", "polynomial", "blobs", "moons", "spirals", "images"]
+Task = Literal["regression", "classification"]
+ModelType = Literal["linear", "mlp", "softmax", "cnn"]
+Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"]
+LossType = Literal["mse", "l1", "cross_entropy", "binary_cross_entropy", "hinge"]
+OptimizerType = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]
+SchedulerType = Literal["step", "multistep", "cosine"]
+Monitor = Literal["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
+DataFormat = Literal["csv", "npz"]
+
+GENERATOR_NAMES: tuple[str, ...] = get_args(GeneratorName)
+MODEL_TYPES: tuple[str, ...] = get_args(ModelType)
+LOSS_TYPES: tuple[str, ...] = get_args(LossType)
+OPTIMIZER_TYPES: tuple[str, ...] = get_args(OptimizerType)
+SCHEDULER_TYPES: tuple[str, ...] = get_args(SchedulerType)
+DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
+
+# Which task each synthetic generator produces; the trainer and the config checks agree on it.
+GENERATOR_TASKS: dict[str, str] = {
+    "linear": "regression",
+    "polynomial": "regression",
+    "blobs": "classification",
+    "moons": "classification",
+    "spirals": "classification",
+    "images": "classification",
+}
+# Each generator's keyword parameters (engine.data.synthetic); a test keeps this in step with it.
+GENERATOR_PARAMS: dict[str, tuple[str, ...]] = {
+    "linear": ("n", "noise", "seed"),
+    "polynomial": ("n", "noise", "degree", "seed"),
+    "blobs": ("n", "centers", "n_features", "std", "seed"),
+    "moons": ("n", "noise", "seed"),
+    "spirals": ("n", "noise", "classes", "seed"),
+    "images": ("n", "noise", "classes", "size", "seed"),
+}
+COMMON_GENERATOR_PARAMS = ("n", "noise", "seed")
+LOSS_TASKS: dict[str, str] = {
+    "mse": "regression",
+    "l1": "regression",
+    "cross_entropy": "classification",
+    "binary_cross_entropy": "classification",
+    "hinge": "classification",
+}
+# Models that only make sense for one task; "mlp" serves both.
+MODEL_TASKS: dict[str, str] = {
+    "linear": "regression",
+    "softmax": "classification",
+    "cnn": "classification",
+}
