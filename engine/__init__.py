@@ -9,6 +9,7 @@ from . import functional
 from .ops import elementwise as _elementwise_ops
 from . import tensor as _tensor_module
 from .core.device import get_default_device, is_cuda_available, set_default_device
+from .serialization import load, save
 from .tensor import Parameter, Tensor, tensor
 
 _tensor_module._F = functional
@@ -25,7 +26,9 @@ __all__ = [
     "functional",
     "get_default_device",
     "is_cuda_available",
+    "load",
     "random",
+    "save",
     "set_default_device",
     "tensor",
 ]

@@ -1,6 +1,25 @@
 """engine.optimizer (import as optim): optimizers that update Parameters from their grads."""
 
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .lr_scheduler import CosineAnnealingLR, LinearWarmup, LRScheduler, MultiStepLR, StepLR
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Optimizer"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "LRScheduler",
+    "LinearWarmup",
+    "MultiStepLR",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+    "lr_scheduler",
+]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..tensor import Parameter, Tensor
 
@@ -72,7 +73,9 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """PyTorch habit: MegEngine calls this clear_grad()."""
-        raise AttributeError("zero_grad() is PyTorch's name; in MegEngine use optimizer.clear_grad()")
+        raise AttributeError(
+            "zero_grad() is PyTorch's name; in MegEngine use optimizer.clear_grad()"
+        )
 
     def backward(self, *_: Any) -> None:
         """PyTorch habit: gradients come from GradManager.backward() in MegEngine."""
@@ -103,9 +106,10 @@ class Optimizer:
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             raise ValueError("optimizer state has a different number of parameter groups")
         params = list(self._params())
-        for saved, group in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError("optimizer state has a different number of parameters per group")
+        pairs = list(zip(groups, self.param_groups, strict=True))
+        if any(len(saved["params"]) != len(group["params"]) for saved, group in pairs):
+            raise ValueError("optimizer state has a different number of parameters per group")
+        for saved, group in pairs:  # validated first, so a bad state changes nothing
             group.update({k: v for k, v in saved.items() if k != "params"})
         self._state = {}
         for key, buffers in state.get("state", {}).items():
@@ -113,7 +117,37 @@ class Optimizer:
             if not 0 <= i < len(params):
                 raise ValueError(f"optimizer state names parameter {i}, which does not exist")
             p = params[i]
-            self._state[id(p)] = {k: _to_device(p, v) for k, v in buffers.items()}
+            self._state[id(p)] = {
+                k: int(v) if k == "step" else _to_device(p, v)  # the counter stays on the host
+                for k, v in buffers.items()
+            }
+
+
+def check_hyper(ok: bool, label: str, value: Any) -> None:
+    """Raise MegEngine's `ValueError("Invalid <label>: <value>")` unless `ok`."""
+    if not ok:
+        raise ValueError(f"Invalid {label}: {value}")
+
+
+def zeros_like(array: Any) -> Any:
+    """A zero-filled array of the same shape, dtype and namespace (NumPy or CuPy) as `array`."""
+    out = array.copy()
+    out.fill(0)
+    return out
+
+
+def buffer(state: dict, name: str, like: Any) -> Any:
+    """The state buffer `name`, created as zeros shaped like `like` on first use."""
+    buf = state.get(name)
+    if buf is None:
+        buf = state[name] = zeros_like(like)
+    return buf
+
+
+def next_step(state: dict) -> int:
+    """Increment and return the per-parameter step count (accepts MegEngine's 0-d float array)."""
+    step = state["step"] = int(state.get("step", 0)) + 1
+    return step
 
 
 def _to_host(p: Tensor, value: Any) -> Any:
@@ -123,9 +157,11 @@ def _to_host(p: Tensor, value: Any) -> Any:
 
 
 def _to_device(p: Tensor, value: Any) -> Any:
-    if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0 or hasattr(value, "dtype"):
-        return Tensor(value, dtype=p.dtype if value.dtype.kind == "f" else None, device=p.device)._data
+    """Arrays and NumPy scalars go to p's device (floats in p's dtype); Python values stay."""
+    if hasattr(value, "dtype"):
+        dtype = p.dtype if value.dtype.kind == "f" else None
+        return Tensor(value, dtype=dtype, device=p.device)._data
     return value
 
 
-__all__ = ["Optimizer", "Parameter"]
+__all__ = ["Optimizer", "Parameter", "buffer", "check_hyper", "next_step", "zeros_like"]

@@ -1,0 +1,247 @@
+"""save()/load(): checkpoints as one zip of .npy arrays plus a JSON manifest, never pickle.
+
+A checkpoint is an ``.npz``-style zip: each array is a member ``a<N>.npy`` and
+``manifest.json`` describes the structure around them, for instance
+
+    {"format": "engine-checkpoint", "version": 1,
+     "root": {"t": "dict", "items": [[{"t": "str", "v": "w"},
+                                      {"t": "tensor", "cls": "Parameter", "a": "a0"}]]}}
+
+What can be saved: dicts (any order, OrderedDict kept as OrderedDict) with str/int/float/bool/
+None (or tuples of these) keys, lists, tuples, Tensors and Parameters, NumPy arrays (no object
+dtype) and scalars, Python ints, floats, bools, strings and None. The same object saved twice
+comes back as two equal objects; gradients are not saved. Tensors are loaded onto the default
+device, or `map_location`. save() writes a temp file beside the target and os.replace()s it,
+so a crash never leaves half a checkpoint. Loading reads through
+``np.load(allow_pickle=False)``, so a checkpoint can carry data but never code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import zipfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from .core.device import as_device
+from .tensor import Parameter, Tensor
+
+FORMAT = "engine-checkpoint"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+# what a damaged zip, .npy member or manifest raises while being read
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    ValueError,
+    KeyError,
+    TypeError,
+    EOFError,
+    RuntimeError,
+    OSError,
+)
+_TENSOR_CLASSES = {"Tensor": Tensor, "Parameter": Parameter}
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+# ---- save ------------------------------------------------------------------------------
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write `obj` to `path` atomically (a temp file in the same folder, then os.replace)."""
+    path = os.fspath(path)
+    arrays: list[np.ndarray] = []
+    root = _encode(obj, arrays, "obj", set())
+    manifest = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:  # plain open: the file gets the usual umask permissions
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+                for i, array in enumerate(arrays):
+                    with zf.open(f"a{i}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+                zf.writestr(MANIFEST, manifest)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) -> dict:
+    """The manifest node for `obj`; arrays it holds are appended to `arrays`."""
+    if obj is None:
+        return {"t": "none"}
+    if isinstance(obj, np.generic):  # first: np.float64 and np.str_ subclass float and str
+        return {"t": "npscalar", "a": _add_array(arrays, np.asarray(obj), where)}
+    if isinstance(obj, bool):
+        return {"t": "bool", "v": obj}
+    if isinstance(obj, int):
+        return {"t": "int", "v": int(obj)}
+    if isinstance(obj, float):
+        return {"t": "float", "v": float(obj)}
+    if isinstance(obj, str):
+        return {"t": "str", "v": str(obj)}
+    if isinstance(obj, Tensor):
+        name = _add_array(arrays, obj.numpy(), where)
+        cls = "Parameter" if isinstance(obj, Parameter) else "Tensor"
+        return {"t": "tensor", "cls": cls, "a": name}
+    if isinstance(obj, np.ndarray):
+        return {"t": "ndarray", "a": _add_array(arrays, obj, where)}
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in active:
+            raise ValueError(f"cannot save {where}: it contains itself")
+        active.add(id(obj))
+        try:
+            return _encode_container(obj, arrays, where, active)
+        finally:
+            active.discard(id(obj))
+    raise TypeError(
+        f"cannot save {where} of type {type(obj).__name__}: engine.save stores Tensors, "
+        "NumPy arrays and scalars, numbers, strings, None and dicts/lists/tuples of them"
+    )
+
+
+def _encode_container(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) -> dict:
+    if isinstance(obj, dict):
+        items = []
+        for key, value in obj.items():
+            if not _is_key(key):
+                raise TypeError(
+                    f"cannot save {where}: dict key {key!r} is a {type(key).__name__}; keys must "
+                    "be str, int, float, bool, None or tuples of them"
+                )
+            inner = f"{where}[{key!r}]"
+            items.append(
+                [_encode(key, arrays, where, active), _encode(value, arrays, inner, active)]
+            )
+        kind = "odict" if isinstance(obj, OrderedDict) else "dict"
+        return {"t": kind, "items": items}
+    kind = "tuple" if isinstance(obj, tuple) else "list"
+    items = [_encode(v, arrays, f"{where}[{i}]", active) for i, v in enumerate(obj)]
+    return {"t": kind, "items": items}
+
+
+def _is_key(key: Any) -> bool:
+    if isinstance(key, tuple):
+        return all(_is_key(k) for k in key)
+    return isinstance(key, _KEY_TYPES)
+
+
+def _add_array(arrays: list[np.ndarray], array: np.ndarray, where: str) -> str:
+    if array.dtype.hasobject:
+        raise TypeError(f"cannot save {where}: arrays of Python objects need pickle")
+    arrays.append(array)
+    return f"a{len(arrays) - 1}"
+
+
+# ---- load ------------------------------------------------------------------------------
+
+
+class _BrokenError(Exception):
+    """Raised inside load() for any inconsistency; turned into the public ValueError."""
+
+
+def load(path: str | os.PathLike, map_location: Any = None) -> Any:
+    """Read a checkpoint written by save(); Tensors land on `map_location` or the default device."""
+    path = os.fspath(path)
+    device = as_device(map_location)
+    try:
+        return _read(path, device)
+    except _BrokenError as exc:
+        raise ValueError(f"{path} is not an engine checkpoint: {exc}") from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except _READ_ERRORS as exc:
+        reason = f"truncated or corrupted ({type(exc).__name__}: {exc})"
+        raise ValueError(f"{path} is not an engine checkpoint: {reason}") from exc
+
+
+def _read(path: str, device: Any) -> Any:
+    """load() without the error translation: any failure means "not a checkpoint"."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:1] == b"\x80":
+        raise _BrokenError("it looks like a pickle (e.g. MegEngine's own format); never unpickled")
+    if head == b"\x93NUM":
+        raise _BrokenError("it is a single .npy array (np.save), not a checkpoint")
+    if head != b"PK\x03\x04":
+        raise _BrokenError("it is not a zip archive")
+    with np.load(path, allow_pickle=False) as npz:
+        if MANIFEST not in npz.files:
+            raise _BrokenError(f"it has no {MANIFEST}")
+        manifest = json.loads(npz[MANIFEST])
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise _BrokenError(f"its {MANIFEST} does not name the {FORMAT!r} format")
+        if manifest.get("version") != VERSION:
+            raise _BrokenError(f"unsupported version {manifest.get('version')!r}")
+        return _decode(manifest.get("root"), npz, device)
+
+
+def _decode(node: Any, npz: Any, device: Any) -> Any:
+    """Rebuild the object that `node` describes."""
+    if not isinstance(node, dict) or "t" not in node:
+        raise _BrokenError(f"malformed manifest entry {node!r}")
+    kind = node["t"]
+    if kind == "none":
+        return None
+    if kind in ("bool", "int", "float", "str"):
+        return _scalar(kind, node.get("v"))
+    if kind in ("list", "tuple"):
+        items = [_decode(v, npz, device) for v in _items(node)]
+        return tuple(items) if kind == "tuple" else items
+    if kind in ("dict", "odict"):
+        out = OrderedDict() if kind == "odict" else {}
+        for pair in _items(node):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise _BrokenError(f"malformed dict item {pair!r}")
+            key = _decode(pair[0], npz, device)
+            out[key] = _decode(pair[1], npz, device)
+        return out
+    if kind in ("ndarray", "npscalar", "tensor"):
+        array = _array(node, npz)
+        if kind == "ndarray":
+            return array
+        if kind == "npscalar":
+            if array.ndim != 0:
+                raise _BrokenError(f"scalar entry {node['a']} has shape {array.shape}")
+            return array[()]
+        cls = _TENSOR_CLASSES.get(node.get("cls"))
+        if cls is None:
+            raise _BrokenError(f"unknown tensor class {node.get('cls')!r}")
+        return cls(array, dtype=array.dtype, device=device)
+    raise _BrokenError(f"unknown manifest entry type {kind!r}")
+
+
+def _scalar(kind: str, value: Any) -> Any:
+    expected = {"bool": (bool,), "int": (int,), "float": (float, int), "str": (str,)}[kind]
+    if not isinstance(value, expected) or (kind != "bool" and isinstance(value, bool)):
+        raise _BrokenError(f"{kind} entry holds {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def _items(node: dict) -> list:
+    items = node.get("items")
+    if not isinstance(items, list):
+        raise _BrokenError(f"{node['t']} entry without an item list")
+    return items
+
+
+def _array(node: dict, npz: Any) -> np.ndarray:
+    name = node.get("a")
+    if not isinstance(name, str) or name not in npz.files:
+        raise _BrokenError(f"array {name!r} named in the manifest is missing")
+    array = npz[name]
+    if not isinstance(array, np.ndarray):
+        raise _BrokenError(f"member {name} is not a .npy array")
+    return array
+
+
+__all__ = ["load", "save"]
