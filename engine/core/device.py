@@ -9,12 +9,14 @@ CuPy on a GPU, so the same kernel serves both.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-_NAME = re.compile(r"^(xpu|cpu|gpu)(x|\d+)(?::\d+)?$")
+# `<kind><index or x>[:<stream>]`; the kind must be xpu, cpu, gpu or a registered one.
+_NAME = re.compile(r"^([a-z]+)(x|\d+)(?::(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -62,27 +64,50 @@ def is_cuda_available() -> bool:
 class Device:
     """A logical device name bound to the backend whose arrays it holds."""
 
-    __slots__ = ("logical", "physical", "backend", "xp", "index")
+    __slots__ = ("logical", "physical", "backend", "xp", "index", "stream")
 
-    def __init__(self, logical: str, physical: str, backend: Backend, index: int) -> None:
+    def __init__(
+        self, logical: str, physical: str, backend: Backend, index: int, stream: int = 0
+    ) -> None:
         self.logical = logical
         self.physical = physical
         self.backend = backend
         self.xp = backend.xp
         self.index = index
+        self.stream = stream
+
+    @property
+    def on_host(self) -> bool:
+        """Whether the arrays are NumPy arrays in host memory (reading them costs nothing)."""
+        return self.backend is CPU
+
+    @property
+    def logical_name(self) -> str:
+        """The name as asked for, with its stream (`xpux:0`), MegEngine's CompNode.logical_name."""
+        return f"{self.logical}:{self.stream}"
+
+    @property
+    def physical_name(self) -> str:
+        """Where the arrays really live (`cpu0:0`, `gpu0:0`), MegEngine's CompNode.physical_name."""
+        return f"{self.physical}:{self.stream}"
 
     def __str__(self) -> str:
-        return f"{self.logical}:0"
+        return self.logical_name
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return f'CompNode("{self.physical_name}" from "{self.logical_name}")'
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
             other = _cache.get(other) or _try_as_device(other)
-        return isinstance(other, Device) and other.logical == self.logical
+        return (
+            isinstance(other, Device)
+            and other.logical == self.logical
+            and other.stream == self.stream
+        )
 
     def __hash__(self) -> int:
-        return hash(self.logical)
+        return hash((self.logical, self.stream))
 
 
 def _try_as_device(name: str) -> Device | None:
@@ -98,34 +123,42 @@ _default = {"name": "xpux"}
 
 def _resolve(name: str) -> Device:
     match = _NAME.match(name)
-    if match is None:
+    kind = match.group(1) if match else None
+    if kind not in ("xpu", "cpu", "gpu") and kind not in _backends:
         raise ValueError(
-            f"invalid device {name!r}: use 'xpux' (any), 'cpu0', 'cpux' or 'gpu0', 'gpu1', ..."
+            f"invalid device {name!r}: use 'xpux' (GPU if there is one, else CPU), 'cpu0', "
+            "'cpux' or 'gpu0', 'gpu1', ..."
         )
-    kind, number = match.group(1), match.group(2)
+    number, stream = match.group(2), int(match.group(3) or 0)
     logical = kind + number
+    index = 0 if number == "x" else int(number)
     if kind == "xpu":
         gpu = _backends.get("gpu") or _cupy_backend()
-        if number == "x":
-            if gpu is not None:
-                return Device(logical, "gpu0", gpu, 0)
-            return Device(logical, "cpu0", CPU, 0)
         kind = "gpu" if gpu is not None else "cpu"
-    index = 0 if number == "x" else int(number)
     if kind == "cpu":
-        return Device(logical, f"cpu{index}", CPU, index)
+        return Device(logical, f"cpu{index}", CPU, index, stream)
     backend = _backends.get(kind)
     if backend is None and kind == "gpu":
         backend = _cupy_backend()
-        if backend is not None and index >= backend.xp.cuda.runtime.getDeviceCount():
-            count = backend.xp.cuda.runtime.getDeviceCount()
-            raise RuntimeError(f"device {name!r} does not exist: this machine has {count} GPU(s)")
+        if backend is not None:
+            _check_gpu_index(name, index, backend)
     if backend is None:
         raise RuntimeError(
             f"device {name!r} is not available: no usable GPU (CuPy missing or no CUDA device); "
             "use 'cpu0' or 'xpux'"
         )
-    return Device(logical, f"{kind}{index}", backend, index)
+    return Device(logical, f"{kind}{index}", backend, index, stream)
+
+
+def _check_gpu_index(name: str, index: int, backend: Backend) -> None:
+    """Refuse GPUs that do not exist, and any but the first: CuPy would put them on gpu0."""
+    count = backend.xp.cuda.runtime.getDeviceCount()
+    if index >= count:
+        raise RuntimeError(f"device {name!r} does not exist: this machine has {count} GPU(s)")
+    if index > 0:
+        # Kernels allocate on CuPy's current device; switching it per op is not done (yet),
+        # so gpu1 arrays would silently land on gpu0.
+        raise RuntimeError(f"device {name!r}: the engine drives one GPU, use 'gpu0'")
 
 
 def as_device(device: object = None) -> Device:
@@ -151,6 +184,21 @@ def set_default_device(device: str = "xpux") -> None:
     """Change the default device of new tensors."""
     as_device(device)  # validate before changing anything
     _default["name"] = device
+
+
+def put(value: Any, device: Device) -> Any:
+    """NumPy arrays in `value` (also inside tuples and lists) as arrays of `device`.
+
+    For primitive parameters such as a getitem index built on the host: kernels on a GPU
+    need them in device memory.
+    """
+    if isinstance(value, np.ndarray):
+        return device.backend.from_host(value)
+    if isinstance(value, tuple):
+        return tuple(put(v, device) for v in value)
+    if isinstance(value, list):
+        return [put(v, device) for v in value]
+    return value
 
 
 def same_place(a: Device, b: Device) -> bool:

@@ -7,8 +7,9 @@ input depends on an attached tensor, pushes a `Node` that remembers what the VJP
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Forward = Callable[..., Any]
 Vjp = Callable[["Node", Any], tuple]

@@ -30,6 +30,8 @@ class DataLoader:
     is built from ``batch_size``/``drop_last``/``seed``. Datasets with a ``get_batch`` method
     (like ``ArrayDataset``) are fetched with one fancy-index per batch; other datasets are
     indexed per sample and stacked. ``transform`` is applied to every batch tuple.
+    With ``device`` (``"gpu0"``, ``"xpux"``, ...) the arrays of each batch, after the
+    transform, become engine Tensors on that device: one upload per batch, none per step.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class DataLoader:
         drop_last: bool = False,
         transform: Callable[[Batch], Any] | None = None,
         seed: int | None = None,
+        device: str | None = None,
     ) -> None:
         if sampler is None:
             if shuffle:
@@ -57,6 +60,11 @@ class DataLoader:
         self.dataset = dataset
         self.sampler = sampler
         self.transform = transform
+        self.device = device
+        if device is not None:
+            from engine.core.device import as_device
+
+            as_device(device)  # a bad name fails here, not at the first batch
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
@@ -66,7 +74,9 @@ class DataLoader:
         """Yield the batches of one epoch."""
         for indices in self.sampler:
             batch = self.fetch(indices)
-            yield batch if self.transform is None else self.transform(batch)
+            if self.transform is not None:
+                batch = self.transform(batch)
+            yield batch if self.device is None else _to_device(batch, self.device)
 
     def fetch(self, indices: Sequence[int]) -> Batch:
         """Return the stacked batch for ``indices``."""
@@ -74,3 +84,16 @@ class DataLoader:
         if get_batch is not None:
             return tuple(get_batch(indices))
         return collate([self.dataset[i] for i in indices])
+
+
+def _to_device(batch: Any, device: str) -> Any:
+    """Arrays (in a tuple, list or dict) as Tensors on `device`; other values unchanged."""
+    from engine.tensor import Tensor
+
+    if isinstance(batch, np.ndarray):
+        return Tensor(batch, device=device)
+    if isinstance(batch, tuple | list):
+        return type(batch)(_to_device(item, device) for item in batch)
+    if isinstance(batch, dict):
+        return {key: _to_device(value, device) for key, value in batch.items()}
+    return batch

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..core.device import as_device
+from ..core.device import Device, as_device, same_place
 from ..core.dtype import resolve_dtype
 from ..ops import shape as P
 from ..tensor import Tensor, apply
@@ -69,7 +70,10 @@ def full_like(inp: Any, value: Any) -> Tensor:
 
 
 def arange(
-    start: float = 0, stop: float | None = None, step: float = 1, dtype: Any = "float32",
+    start: float = 0,
+    stop: float | None = None,
+    step: float = 1,
+    dtype: Any = "float32",
     device: Any = None,
 ) -> Tensor:
     """Evenly spaced values in [start, stop); float32 by default, even for integer bounds."""
@@ -203,7 +207,7 @@ def split(inp: Any, nsplits_or_sections: Any, axis: int = 0) -> list[Tensor]:
     else:
         bounds = [0, *nsplits_or_sections, size]
     pieces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         index = [slice(None)] * inp.ndim
         index[axis] = slice(lo, hi)
         pieces.append(getitem(inp, tuple(index)))
@@ -229,25 +233,35 @@ def one_hot(inp: Any, num_classes: int) -> Tensor:
     return Tensor._wrap(out, inp._device)
 
 
-def _index(index: Any) -> Any:
-    """Tensors and lists inside an index become arrays of the tensor's namespace."""
+def _index(index: Any, device: Device) -> Any:
+    """Tensors, lists and ndarrays in an index as arrays on `device`, where kernels need them."""
     if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
+        return tuple(_index(i, device) for i in index)
     if isinstance(index, Tensor):
+        if not same_place(index._device, device):
+            raise RuntimeError(
+                f"indexing a tensor on {device} with an index tensor on {index._device}; "
+                "move the index with .to(device)"
+            )
         return index._data
-    if isinstance(index, list):
-        return np.asarray(index)
+    if isinstance(index, np.ndarray) and index.ndim == 0:
+        return index.item()  # a scalar index stays a plain number
+    if isinstance(index, (list, np.ndarray)):
+        host = np.asarray(index) if len(index) else np.asarray(index, dtype=np.intp)
+        return device.backend.from_host(host)
     return index
 
 
 def getitem(inp: Tensor, index: Any) -> Tensor:
     """inp[index]: ints, slices, ..., None, integer arrays and boolean masks."""
-    return apply(P.getitem, inp, index=_index(index))
+    return apply(P.getitem, inp, index=_index(index, inp._device))
 
 
 def setitem(inp: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of inp with inp[index] = value (recorded for autodiff)."""
-    value = value if isinstance(value, Tensor) else Tensor(value, dtype=inp.dtype, device=inp._device)
+    value = (
+        value if isinstance(value, Tensor) else Tensor(value, dtype=inp.dtype, device=inp._device)
+    )
     if value.dtype != inp.dtype:
         value = value.astype(inp.dtype)
-    return apply(P.setitem, inp, value, index=_index(index))
+    return apply(P.setitem, inp, value, index=_index(index, inp._device))

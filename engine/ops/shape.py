@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.device import as_device
 from ..core.op import defsamples, defvjp, primitive
 from .special import index_add
 
@@ -96,7 +97,7 @@ def concat(xp, *xs, axis=0):
 def _(node, g):
     axis = node.params["axis"]
     grads, start = [], 0
-    for x, parent in zip(node.inputs, node.parents):
+    for x, parent in zip(node.inputs, node.parents, strict=False):
         stop = start + x.shape[axis]
         if parent is not None:
             index = [slice(None)] * g.ndim
@@ -131,8 +132,12 @@ def _(node, g):
     x, index = node.inputs
     xp, axis = node.xp, node.params["axis"]
     grad = xp.zeros(x.shape, dtype=g.dtype)
-    full = list(xp.indices(index.shape, sparse=True))
-    full[axis] = index
+    # an open mesh of aranges (CuPy's indices() has no sparse=) with `index` on `axis`
+    ndim = index.ndim
+    full = [
+        index if k == axis else xp.arange(n).reshape([n if d == k else 1 for d in range(ndim)])
+        for k, n in enumerate(index.shape)
+    ]
     index_add(xp, grad, tuple(full), g)
     return grad, None
 
@@ -140,13 +145,19 @@ def _(node, g):
 @primitive("copy")
 def copy(xp, x, *, src, dst):
     """x moved to another device (the result lives on dst)"""
-    return dst.backend.from_host(src.backend.to_host(x)).copy()
+    return _move(x, src, dst)
 
 
 @defvjp(copy)
 def _(node, g):
-    src, dst = node.params["src"], node.params["dst"]
-    return (src.backend.from_host(dst.backend.to_host(g)),)
+    return (_move(g, node.params["dst"], node.params["src"]),)
+
+
+def _move(x, src, dst):
+    # One backend is one memory (cpu0, cpu1 and xpux on a CPU box): no trip through the host.
+    if src.backend is dst.backend:
+        return x.copy()
+    return dst.backend.from_host(src.backend.to_host(x))
 
 
 def _rand(rng, *shape):
@@ -154,7 +165,10 @@ def _rand(rng, *shape):
 
 
 defsamples(reshape)(
-    lambda rng: [((_rand(rng, 2, 3),), {"shape": (3, 2)}), ((_rand(rng, 2, 3, 4),), {"shape": (4, 6)})]
+    lambda rng: [
+        ((_rand(rng, 2, 3),), {"shape": (3, 2)}),
+        ((_rand(rng, 2, 3, 4),), {"shape": (4, 6)}),
+    ]
 )
 defsamples(transpose)(
     lambda rng: [
@@ -189,8 +203,12 @@ defsamples(concat)(
         ((_rand(rng, 2, 3), _rand(rng, 2, 2), _rand(rng, 2, 1)), {"axis": 1}),
     ]
 )
-defsamples(pad)(
-    lambda rng: [((_rand(rng, 2, 3),), {"pad_width": ((1, 0), (2, 1)), "value": 0.0})]
+defsamples(pad)(lambda rng: [((_rand(rng, 2, 3),), {"pad_width": ((1, 0), (2, 1)), "value": 0.0})])
+defsamples(copy)(
+    lambda rng: [
+        ((_rand(rng, 2, 3),), {"src": as_device("cpu0"), "dst": as_device("cpu0")}),
+        ((_rand(rng),), {"src": as_device("xpux"), "dst": as_device("xpux")}),
+    ]
 )
 defsamples(gather)(
     lambda rng: [
