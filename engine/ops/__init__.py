@@ -1,5 +1,5 @@
 """The primitives, grouped by family; importing this package fills the registry."""
 
-from . import elementwise, linalg, nn, reduce, shape
+from . import conv, elementwise, linalg, nn, norm, reduce, shape
 
-__all__ = ["elementwise", "linalg", "nn", "reduce", "shape"]
+__all__ = ["conv", "elementwise", "linalg", "nn", "norm", "reduce", "shape"]
