@@ -6,7 +6,8 @@ primitive results; every operator and `F.*` function goes through it.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Tensor:
 
     # ---- printing ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        with np.printoptions(precision=4, suppress=True):
+        with np.printoptions(precision=4):
             body = str(self._device.backend.to_host(self._data))
         dtype = "" if self.dtype == np.float32 else f", dtype={self.dtype.name}"
         return f"{type(self).__name__}({body}{dtype}, device={self._device})"
@@ -327,7 +328,10 @@ def to_array(data: Any, dtype: Any, device: Device) -> Any:
         data = data._device.backend.to_host(data._data)
     elif hasattr(data, "get") and hasattr(data, "__cuda_array_interface__"):
         data = data.get()  # a CuPy array: copy it to the host first
-    host = np.asarray(data)
+    try:
+        host = np.asarray(data)
+    except ValueError as exc:  # NumPy 2 refuses ragged nested lists
+        raise TypeError(f"cannot make a tensor from ragged {type(data).__name__}: {exc}") from None
     if host.dtype == object:
         raise TypeError(f"cannot make a tensor from ragged or non-numeric {type(data).__name__}")
     target = resolve_dtype(dtype) if dtype is not None else canonical_dtype(host.dtype)

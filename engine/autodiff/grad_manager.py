@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..core.op import RECORDING, Node, unbroadcast
 from ..tensor import Tensor
@@ -103,13 +104,13 @@ class GradManager:
             )
         try:
             if y is None:
-                raise ValueError("GradManager.backward needs the tensor(s) to differentiate")
+                return  # MegEngine 1.13: backward() without y only ends the recording
             ys = _as_list(y)
             dys = _as_list(dy) if dy is not None else [None] * len(ys)
             if len(dys) != len(ys):
                 raise ValueError(f"backward got {len(ys)} outputs but {len(dys)} dy values")
             roots = []
-            for yi, dyi in zip(ys, dys):
+            for yi, dyi in zip(ys, dys, strict=True):
                 if not isinstance(yi, Tensor):
                     raise TypeError(f"backward expects Tensors, got {type(yi).__name__}")
                 roots.append((yi, _seed_grad(yi, dyi)))
@@ -137,7 +138,7 @@ class GradManager:
                 continue
             node.grad = None
             input_grads = node.prim.vjp(node, g)
-            for parent, x, gx in zip(node.parents, node.inputs, input_grads):
+            for parent, x, gx in zip(node.parents, node.inputs, input_grads, strict=False):
                 if parent is None or gx is None:
                     continue
                 if gx.shape != x.shape:
@@ -158,10 +159,14 @@ class GradManager:
         grad = Tensor._wrap(g, t._device)
         for cb in self._attached[id(t)][1]:
             grad = cb(t, grad)
+            if grad is None:  # MegEngine: a callback returning None leaves no gradient
+                return
         if t.grad is None:
             t.grad = grad
         else:
-            t.grad = Tensor._wrap(t.grad._data + grad._data, t._device)
+            # keep the same Tensor object, as MegEngine does; its array may be shared, so
+            # the sum is a new array rather than an in-place add
+            t.grad._data = t.grad._data + grad._data
 
 
 def _seed_grad(y: Tensor, dy: Any) -> Any:

@@ -109,14 +109,16 @@ def floor_div(x: Any, y: Any) -> Tensor:
 
 
 def mod(x: Any, y: Any) -> Tensor:
-    """Elementwise x % y (the result has the sign of y)."""
+    """Elementwise x % y (integers: the sign of y; floats: the sign of x, like fmod)."""
     x, y = operands(x, y)
     return apply(P.mod, x, y)
 
 
 def pow(x: Any, y: Any) -> Tensor:  # noqa: A001 - MegEngine's name
-    """Elementwise x ** y."""
+    """Elementwise x ** y; integers give float32 (as MegEngine: int32 ** 2 is float32)."""
     x, y = operands(x, y)
+    if not _is_float(x) and not _is_float(y):
+        x, y = _cast_float(x), _cast_float(y)
     return apply(P.pow_, x, y)
 
 

@@ -121,7 +121,9 @@ def matmul(
     if transpose_b:
         b = b.transpose(*range(b.ndim - 2), b.ndim - 1, b.ndim - 2)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least 1 dimension, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul needs tensors with at least 1 dimension, got {a.shape} and {b.shape}"
+        )
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:

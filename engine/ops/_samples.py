@@ -24,7 +24,10 @@ def unary(rng: np.random.Generator, low: float = -2.0, high: float = 2.0, **para
 
 
 def binary(
-    rng: np.random.Generator, low: float = -2.0, high: float = 2.0, low2: float | None = None,
+    rng: np.random.Generator,
+    low: float = -2.0,
+    high: float = 2.0,
+    low2: float | None = None,
     high2: float | None = None,
 ) -> list:
     """Samples for a broadcasting binary op, exercising broadcast in both directions."""

@@ -114,7 +114,11 @@ def floor_div(xp, x, y):
 
 @primitive("mod")
 def mod(xp, x, y):
-    """x % y with the sign of y, like Python (not differentiable)"""
+    """x % y: integers take the sign of y (like Python), floats that of x (fmod), as MegEngine"""
+    if getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
+        return xp.fmod(x, y)
+    if getattr(y, "dtype", None) is not None and y.dtype.kind == "f":
+        return xp.fmod(x, y)
     return x % y
 
 

@@ -22,10 +22,10 @@ def _(node, g):
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g
+    if b.ndim == 1:  # first, so that a 0-d gradient (1-D @ 1-D) can take both axes
+        g2 = g2[..., None]
     if a.ndim == 1:
         g2 = g2[..., None, :]
-    if b.ndim == 1:
-        g2 = g2[..., None]
     ga = gb = None
     if node.parents[0] is not None:
         ga = unbroadcast(g2 @ _swap(b2), a2.shape, "matmul").reshape(a.shape)

@@ -27,10 +27,17 @@ def _count(shape, axis):
     return n
 
 
+def _int_accumulator(dtype):
+    """MegEngine keeps an integer input's dtype (NumPy would widen to int64); bool sums to int32."""
+    if dtype.kind == "b":
+        return "int32"
+    return dtype if dtype.kind in "iu" else None
+
+
 @primitive("sum")
 def sum_(xp, x, *, axis=None, keepdims=False):
     """sum over axis"""
-    return x.sum(axis=axis, keepdims=keepdims)
+    return x.sum(axis=axis, keepdims=keepdims, dtype=_int_accumulator(x.dtype))
 
 
 @defvjp(sum_)
@@ -81,7 +88,7 @@ defvjp(min_)(_extreme_vjp)
 @primitive("prod")
 def prod(xp, x, *, axis=None, keepdims=False):
     """product over axis"""
-    return x.prod(axis=axis, keepdims=keepdims)
+    return x.prod(axis=axis, keepdims=keepdims, dtype=_int_accumulator(x.dtype))
 
 
 @defvjp(prod)
