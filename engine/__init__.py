@@ -1,14 +1,14 @@
 """engine: a NumPy/CuPy tensor-autodiff engine that speaks MegEngine's Python API.
 
-    import engine as mge
-    import engine.functional as F
-    from engine.autodiff import GradManager
+import engine as mge
+import engine.functional as F
+from engine.autodiff import GradManager
 """
 
 from . import functional
-from .ops import elementwise as _elementwise_ops
 from . import tensor as _tensor_module
 from .core.device import get_default_device, is_cuda_available, set_default_device
+from .ops import elementwise as _elementwise_ops
 from .serialization import load, save
 from .tensor import Parameter, Tensor, tensor
 
