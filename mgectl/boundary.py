@@ -51,7 +51,7 @@ def describe(error: BaseException) -> str:
 def report_user_error(error: UserError) -> None:
     """Print each line of a UserError as ``error: ...`` in red, then its hint, to stderr."""
     for line in error.lines():
-        print_error(f"error: {line}")
+        print_error(f"{error.label}: {line}")
     if error.hint:
         print_error(f"hint: {error.hint}", style="yellow")
 

@@ -7,6 +7,7 @@ class UserError(Exception):
     """A mistake the user can fix: shown as one line (plus an optional hint), exit code 2."""
 
     exit_code: int = 2
+    label: str = "error"  # the word before each printed line
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -30,3 +31,16 @@ class ConfigError(UserError):
     def lines(self) -> list[str]:
         """One line per problem."""
         return list(self.problems)
+
+
+class TrainingInterruptedError(UserError):
+    """Ctrl-C during training: a checkpoint was saved; exit code 130 like any interrupted tool."""
+
+    exit_code = 130
+    label = "interrupted"
+
+
+class TrainingDivergedError(UserError):
+    """The loss or a gradient became NaN/inf; the weights were not updated with it. Exit 1."""
+
+    exit_code = 1

@@ -12,7 +12,7 @@ from mgectl.commands._options import examples
 EPILOG = examples(
     "mgectl predict runs/iris_softmax --data engine/data/datasets/iris.csv",
     "mgectl predict runs/moons_mlp --data moons.csv --out predictions.csv",
-    "mgectl predict runs/moons_mlp/checkpoints/last.npz --data moons.npz",
+    "mgectl predict runs/moons_mlp/20250101-120000-01/checkpoints/last.npz --data moons.npz",
 )
 
 
@@ -22,7 +22,8 @@ def predict(
         typer.Argument(
             metavar="RUN_DIR_OR_CKPT",
             exists=True,
-            help="A run directory (uses its latest checkpoint) or a checkpoint file.",
+            help="A run directory (its best, else last checkpoint), a runs/<name> folder "
+            "(its newest run) or a checkpoint file.",
         ),
     ],
     data: Annotated[

@@ -8,19 +8,27 @@ from typing import Annotated
 
 import typer
 
-from mgectl.commands._options import ConfigArgument, SetOption, examples
+from mgectl.commands._options import SetOption, examples
 
 EPILOG = examples(
     "mgectl train configs/linear_regression.yaml",
     "mgectl train configs/moons_mlp.yaml --set optimizer.lr=0.05",
     "mgectl train configs/images_cnn.yaml --device gpu0",
-    "mgectl train configs/images_cnn.yaml --resume runs/images_cnn",
+    "mgectl train --resume runs/images_cnn --set train.epochs=20",
     "mgectl train configs/spirals_mlp.yaml --print-config",
 )
 
 
 def train(
-    config: ConfigArgument,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG",
+            help="Experiment YAML file, e.g. configs/moons_mlp.yaml. With --resume it may be "
+            "left out: the run's own config is used.",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[
         str | None,
         typer.Option(
@@ -34,7 +42,9 @@ def train(
     output_dir: Annotated[
         Path | None,
         typer.Option(
-            "--output-dir", "-o", help="Write the run here instead of <output.root>/<name>."
+            "--output-dir",
+            "-o",
+            help="Write the run to OUTPUT_DIR/<name>/<id>/ instead of <output.root>/<name>/<id>/.",
         ),
     ] = None,
     resume: Annotated[
@@ -43,7 +53,8 @@ def train(
             "--resume",
             metavar="RUN_OR_CKPT",
             exists=True,
-            help="Continue from a run directory (its latest checkpoint) or a checkpoint file.",
+            help="Continue a run: its directory (its last checkpoint), a runs/<name> folder "
+            "(its newest run) or a checkpoint file. Ask for more epochs with --set train.epochs=N.",
         ),
     ] = None,
     quiet: Annotated[
@@ -56,13 +67,21 @@ def train(
         ),
     ] = False,
 ) -> None:
-    """Train the model an experiment config describes; the run goes to runs/<name>/."""
+    """Train the model an experiment config describes; the run goes to runs/<name>/<id>/."""
     from mgectl.config import load_config, resolved_yaml
+    from mgectl.errors import UserError
 
     settings = list(overrides or [])
     if device is not None:
         settings.append(f"device={json.dumps(device)}")  # JSON quoting keeps it a YAML string
-    cfg = load_config(config, settings)
+    if config is not None:
+        cfg = load_config(config, settings)
+    elif resume is not None:
+        from mgectl.checkpoint import config_from_checkpoint
+
+        cfg = config_from_checkpoint(resume, settings)
+    else:
+        raise UserError("missing CONFIG", hint="mgectl train configs/<name>.yaml, or --resume RUN")
     if print_config:
         typer.echo(resolved_yaml(cfg), nl=False)
         return

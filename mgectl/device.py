@@ -1,0 +1,38 @@
+"""Pick the device a run trains on, with a one-line error where it does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import engine as mge
+from engine.core.device import Device, as_device
+from mgectl.errors import UserError
+
+
+def resolve_device(name: str) -> Device:
+    """The engine Device for NAME; a missing GPU is a UserError, never a silent CPU fallback."""
+    try:
+        return as_device(name)
+    except (RuntimeError, ValueError) as error:
+        raise UserError(
+            str(error),
+            hint="train on the CPU with --device cpu0 (xpux picks a GPU only when one answers)",
+        ) from None
+
+
+def describe_device(name: str, device: Device) -> str:
+    """'xpux -> cpu0' when the name was resolved to something else, else just the name."""
+    return name if name == device.physical else f"{name} -> {device.physical}"
+
+
+@contextmanager
+def on_device(name: str) -> Iterator[Device]:
+    """Make NAME the default device while the block runs (models create Parameters there)."""
+    device = resolve_device(name)
+    previous = mge.get_default_device()
+    mge.set_default_device(name)
+    try:
+        yield device
+    finally:
+        mge.set_default_device(previous)

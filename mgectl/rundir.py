@@ -1,0 +1,140 @@
+"""The run directory: its layout, a unique id per run, metrics.jsonl, and finding runs again."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mgectl.errors import UserError
+
+CHECKPOINT_SUFFIX = ".npz"
+RUN_MARKER = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside one run directory ``<root>/<name>/<id>/``."""
+
+    path: Path
+
+    @property
+    def config(self) -> Path:
+        """The resolved config the run trained with."""
+        return self.path / "config.resolved.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        """One JSON object per epoch."""
+        return self.path / RUN_MARKER
+
+    @property
+    def checkpoints(self) -> Path:
+        """Folder of last/best checkpoints."""
+        return self.path / "checkpoints"
+
+    def checkpoint(self, kind: str) -> Path:
+        """checkpoints/<kind>.npz (kind: last or best)."""
+        return self.checkpoints / f"{kind}{CHECKPOINT_SUFFIX}"
+
+    @property
+    def plots(self) -> Path:
+        """Folder of PNG figures."""
+        return self.path / "plots"
+
+
+def new_run_dir(root: Path, name: str) -> RunDir:
+    """Create ``root/name/<YYYYmmdd-HHMMSS>-<NN>``; the counter makes same-second runs unique."""
+    parent = Path(root) / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for counter in range(1, 10_000):
+        path = parent / f"{stamp}-{counter:02d}"
+        try:
+            path.mkdir()  # atomic: two runs started together never share a directory
+        except FileExistsError:
+            continue
+        run = RunDir(path)
+        run.checkpoints.mkdir()
+        return run
+    raise UserError(f"{parent}: cannot create a new run directory (too many runs this second)")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write TEXT to PATH through a temporary file, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def metrics_line(record: dict[str, Any]) -> str:
+    """One metrics.jsonl line (keys in the record's order)."""
+    return json.dumps(record, allow_nan=True) + "\n"
+
+
+def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
+    """Append one epoch's record to metrics.jsonl."""
+    with open(run.metrics, "a", encoding="utf-8") as handle:
+        handle.write(metrics_line(record))
+
+
+def rewrite_metrics(run: RunDir, history: list[dict[str, Any]]) -> None:
+    """Make metrics.jsonl hold exactly HISTORY (resume: drop epochs after the checkpoint)."""
+    write_text_atomic(run.metrics, "".join(metrics_line(r) for r in history))
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics.jsonl file (a run directory or the file itself)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RUN_MARKER
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether PATH looks like a run directory (it has a checkpoints/ folder)."""
+    return (path / "checkpoints").is_dir()
+
+
+def latest_run(path: Path) -> Path | None:
+    """The newest run directory directly inside PATH (ids sort by time), or None."""
+    runs = sorted(child for child in path.iterdir() if child.is_dir() and is_run_dir(child))
+    return runs[-1] if runs else None
+
+
+def find_checkpoint(source: Path, prefer: tuple[str, ...]) -> Path:
+    """Resolve a checkpoint file, a run directory or a ``<root>/<name>`` folder to a checkpoint.
+
+    In a run directory the first of PREFER that exists wins (resume wants last, predict best).
+    """
+    source = Path(source)
+    if source.is_file():
+        return source
+    if not source.exists():
+        raise UserError(f"{source}: no such file or directory")
+    run = source if is_run_dir(source) else latest_run(source)
+    if run is None:
+        raise UserError(
+            f"{source}: not a run directory (no checkpoints/ folder) and holds no runs",
+            hint="pass a run directory such as runs/<name>/<id>, or a checkpoint file",
+        )
+    for kind in prefer:
+        candidate = RunDir(run).checkpoint(kind)
+        if candidate.is_file():
+            return candidate
+    names = " or ".join(f"checkpoints/{k}{CHECKPOINT_SUFFIX}" for k in prefer)
+    raise UserError(
+        f"{run}: has no {names}",
+        hint="the run stopped before its first checkpoint; train it again",
+    )
+
+
+def run_of_checkpoint(checkpoint: Path) -> RunDir | None:
+    """The run directory a checkpoint file sits in, or None for a checkpoint kept elsewhere."""
+    folder = checkpoint.parent if checkpoint.parent.name else checkpoint.absolute().parent
+    if folder.name == "checkpoints" and (folder.parent / RUN_MARKER).exists():
+        return RunDir(folder.parent)
+    return None
