@@ -5,19 +5,37 @@ import engine.functional as F
 from engine.autodiff import GradManager
 """
 
+from typing import Any
+
 from . import functional
 from . import tensor as _tensor_module
+from .core.allocator import tune_allocator
 from .core.device import get_default_device, is_cuda_available, set_default_device
 from .ops import elementwise as _elementwise_ops
-from .serialization import load, save
 from .tensor import Parameter, Tensor, tensor
 
+ALLOCATOR_TUNED = tune_allocator()
 _tensor_module._F = functional
 _tensor_module._P = _elementwise_ops
 
 from . import autodiff, random  # noqa: E402  (need Tensor and functional bound first)
 
 __version__ = "0.1.0"
+
+
+def save(obj: Any, path: Any) -> None:
+    """Write nested dicts/lists of tensors and arrays to `path` (no pickle; atomic)."""
+    from .serialization import save as _save
+
+    _save(obj, path)
+
+
+def load(path: Any, map_location: Any = None) -> Any:
+    """Read what save() wrote; a foreign or truncated file is a clear ValueError."""
+    from .serialization import load as _load
+
+    return _load(path, map_location)
+
 
 __all__ = [
     "Parameter",

@@ -10,7 +10,8 @@ from .core.device import as_device
 from .core.dtype import resolve_dtype
 from .tensor import Tensor
 
-_state: dict[str, np.random.Generator] = {"rng": np.random.default_rng(0)}
+# Created on first use: importing numpy.random costs ~10 ms that `import engine` need not pay.
+_state: dict[str, Any] = {"rng": None}
 
 
 def seed(seed: int) -> None:
@@ -20,17 +21,20 @@ def seed(seed: int) -> None:
 
 def get_rng() -> np.random.Generator:
     """The global NumPy Generator that engine.random, init and data draw from."""
-    return _state["rng"]
+    rng = _state["rng"]
+    if rng is None:
+        rng = _state["rng"] = np.random.default_rng(0)
+    return rng
 
 
 def get_state() -> dict:
     """The generator's state, for checkpoints."""
-    return _state["rng"].bit_generator.state
+    return get_rng().bit_generator.state
 
 
 def set_state(state: dict) -> None:
     """Restore a state from get_state()."""
-    _state["rng"].bit_generator.state = state
+    get_rng().bit_generator.state = state
 
 
 def _tensor(host: np.ndarray, dtype: Any, device: Any) -> Tensor:
@@ -39,7 +43,10 @@ def _tensor(host: np.ndarray, dtype: Any, device: Any) -> Tensor:
 
 
 def normal(
-    mean: float = 0.0, std: float = 1.0, size: Any = None, dtype: Any = "float32",
+    mean: float = 0.0,
+    std: float = 1.0,
+    size: Any = None,
+    dtype: Any = "float32",
     device: Any = None,
 ) -> Tensor:
     """Samples from N(mean, std**2)."""
@@ -47,7 +54,10 @@ def normal(
 
 
 def uniform(
-    low: float = 0.0, high: float = 1.0, size: Any = None, dtype: Any = "float32",
+    low: float = 0.0,
+    high: float = 1.0,
+    size: Any = None,
+    dtype: Any = "float32",
     device: Any = None,
 ) -> Tensor:
     """Samples from U[low, high)."""

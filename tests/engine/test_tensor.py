@@ -505,7 +505,6 @@ def test_repr_switches_to_scientific_notation():
     )
 
 
-
 def test_long_reprs_summarise_like_numpy():
     r = repr(mge.tensor(np.arange(2000, dtype="float32")))
     assert r == (
