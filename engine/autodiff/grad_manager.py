@@ -16,6 +16,7 @@ class GradManager:
 
     def __init__(self) -> None:
         self._attached: dict[int, tuple[Tensor, list[Callback]]] = {}
+        self._leaves: dict[int, Node] = {}  # one reusable leaf node per attached tensor
         self._recording = False
 
     # ---- what gets gradients ----------------------------------------------------------
@@ -42,6 +43,7 @@ class GradManager:
         """Stop tracking these tensors (the tutorial's counterpart of attach)."""
         for t in _as_list(tensors):
             entry = self._attached.pop(id(t), None)
+            self._leaves.pop(id(t), None)
             if entry is not None and self._recording:
                 _unmark_leaf(t, self)
         return self
@@ -92,7 +94,16 @@ class GradManager:
                 node.leaf[1].add(self)
                 return
             # an attached tensor that is itself the result of recorded ops: keep its history
-        t._node = Node(None, (), (), None, None, None, RECORDING.epoch, (t, {self}), t._device.xp)
+        leaf = self._leaves.get(id(t))
+        if leaf is None or leaf.leaf[0] is not t:
+            leaf = Node(None, (), (), None, None, None, 0, (t, set()), t._device.xp)
+            self._leaves[id(t)] = leaf
+        leaf.epoch = RECORDING.epoch
+        leaf.grad = None
+        managers = leaf.leaf[1]
+        managers.clear()
+        managers.add(self)
+        t._node = leaf
 
     # ---- gradients ---------------------------------------------------------------------
     def backward(self, y: Any = None, dy: Any = None) -> None:

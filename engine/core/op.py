@@ -116,6 +116,8 @@ def unbroadcast(grad: Any, shape: tuple, name: str) -> Any:
     """Sum a broadcast gradient back to an input's `shape` (the only place this happens)."""
     if grad.shape == shape:
         return grad
+    if shape == (1,) or shape == ():
+        return grad.sum().reshape(shape)  # a scalar-like input: one plain sum
     extra = grad.ndim - len(shape)
     if extra < 0:
         raise RuntimeError(f"{name}: gradient of shape {grad.shape} is smaller than input {shape}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.dtype import float32, resolve_dtype
 from ..ops import elementwise as P
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, apply2
 
 _PY_SCALARS = (int, float, bool)
 
@@ -70,18 +70,24 @@ def astype(x: Any, dtype: Any) -> Tensor:
 
 def add(x: Any, y: Any) -> Tensor:
     """Elementwise x + y with broadcasting."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
+        return apply2(P.add, x, y)  # the common case: no coercion needed
     x, y = operands(x, y)
     return apply(P.add, x, y)
 
 
 def sub(x: Any, y: Any) -> Tensor:
     """Elementwise x - y with broadcasting."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
+        return apply2(P.sub, x, y)  # the common case: no coercion needed
     x, y = operands(x, y)
     return apply(P.sub, x, y)
 
 
 def mul(x: Any, y: Any) -> Tensor:
     """Elementwise x * y with broadcasting."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
+        return apply2(P.mul, x, y)  # the common case: no coercion needed
     x, y = operands(x, y)
     return apply(P.mul, x, y)
 
