@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import engine.module as M
-
 import engine.functional as F
+import engine.module as M
 
 
 class MLP(M.Module):
