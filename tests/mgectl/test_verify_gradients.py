@@ -150,9 +150,13 @@ def test_tight_tolerance_fails():
     assert run(op=["exp"], atol=0.0, rtol=1e-14) == 1
 
 
-def test_config_needs_the_model_builder(tmp_path):
-    with pytest.raises(UserError, match="mgectl/build.py"):
-        vg.verify_gradients(tmp_path / "x.yaml", [], None, None, None, 0, "float64", None)
+def test_config_cannot_take_op_and_config_options_need_config(tmp_path):
+    with pytest.raises(UserError, match="cannot be combined with CONFIG"):
+        vg.verify_gradients(tmp_path / "x.yaml", ["add"], None, None, None, 0, "float64", None)
+    with pytest.raises(UserError, match="--set, --batch need CONFIG"):
+        vg.verify_gradients(
+            None, [], None, None, None, 0, "float64", None, overrides=["seed=1"], batch=4
+        )
 
 
 def test_cli_exit_codes(app, wrong_vjp_op, tmp_path):
