@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,23 +17,35 @@ EVAL_CHUNK = 512  # rows per forward pass while evaluating: bounds memory for th
 
 @dataclass
 class EvalSet:
-    """A fixed data set moved to the device once, in chunks, with its labels kept on the host."""
+    """A fixed data set moved to the device once, in chunks, with its labels kept on the host.
+
+    Split over several ranks, each rank holds the chunks of its rows and `y` keeps every
+    row's labels: metrics are sums over the ranks, divided by the whole set's size.
+    """
 
     chunks: list[tuple[mge.Tensor, mge.Tensor, int]]
     y: np.ndarray
+    rows: slice | None = None  # this rank's rows of y (None: all of them)
 
     @classmethod
-    def on_device(cls, x: np.ndarray, y: np.ndarray, device: Device) -> EvalSet:
-        """Split X, Y into chunks of EVAL_CHUNK rows and place them on DEVICE."""
+    def on_device(
+        cls, x: np.ndarray, y: np.ndarray, device: Device, rank: int = 0, size: int = 1
+    ) -> EvalSet:
+        """Split X, Y (this rank's share of them) into chunks of EVAL_CHUNK rows on DEVICE."""
+        rows = None
+        if size > 1:
+            bounds = np.cumsum([0] + [len(part) for part in np.array_split(y, size)])
+            rows = slice(int(bounds[rank]), int(bounds[rank + 1]))
+        xs, ys = (x, y) if rows is None else (x[rows], y[rows])
         chunks = [
             (
-                mge.tensor(x[i : i + EVAL_CHUNK], device=device),
-                mge.tensor(y[i : i + EVAL_CHUNK], device=device),
-                len(y[i : i + EVAL_CHUNK]),
+                mge.tensor(xs[i : i + EVAL_CHUNK], device=device),
+                mge.tensor(ys[i : i + EVAL_CHUNK], device=device),
+                len(ys[i : i + EVAL_CHUNK]),
             )
-            for i in range(0, len(y), EVAL_CHUNK)
+            for i in range(0, len(ys), EVAL_CHUNK)
         ]
-        return cls(chunks, y)
+        return cls(chunks, y, rows)
 
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray, loss_type: str) -> float:
@@ -42,17 +55,39 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray, loss_type: str) -> float:
 
 def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """Mean squared error and R² = 1 - SSE / SST (computed in float64)."""
+    return _regression(_sse(outputs, targets), targets)
+
+
+def _sse(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Sum of squared errors in float64."""
     pred = outputs.reshape(-1).astype(np.float64)
     truth = targets.reshape(-1).astype(np.float64)
-    sse = float(((pred - truth) ** 2).sum())
+    return float(((pred - truth) ** 2).sum())
+
+
+def _regression(sse: float, targets: np.ndarray) -> dict[str, float]:
+    """MSE and R² from the sum of squared errors over all of TARGETS."""
+    truth = targets.reshape(-1).astype(np.float64)
     sst = float(((truth - truth.mean()) ** 2).sum())
     return {"mse": sse / len(truth), "r2": 1.0 - sse / sst if sst > 0 else 0.0}
 
 
+Combine = Callable[[Sequence[float]], list[float]]
+
+
 def evaluate(
-    model: Any, data: EvalSet, loss_fn: LossFn, loss_type: str, task: str, prefix: str = "val"
+    model: Any,
+    data: EvalSet,
+    loss_fn: LossFn,
+    loss_type: str,
+    task: str,
+    prefix: str = "val",
+    combine: Combine | None = None,
 ) -> dict[str, float]:
-    """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats)."""
+    """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats).
+
+    COMBINE sums partial results over the ranks when DATA is this rank's share of the set.
+    """
     model.eval()
     try:
         total = 0.0
@@ -63,12 +98,19 @@ def evaluate(
             outputs.append(out.numpy())
     finally:
         model.train()
-    out = np.concatenate(outputs)
+    mine = data.y if data.rows is None else data.y[data.rows]
+    score = 0.0  # a rank may hold no rows of a tiny set
+    if outputs and task == "classification":
+        score = float((predicted_classes(np.concatenate(outputs), loss_type) == mine).sum())
+    elif outputs:
+        score = _sse(np.concatenate(outputs), mine)
+    if combine is not None:
+        total, score = combine([total, score])
     metrics = {f"{prefix}_loss": total / len(data.y)}
     if task == "classification":
-        metrics[f"{prefix}_accuracy"] = accuracy(out, data.y, loss_type)
+        metrics[f"{prefix}_accuracy"] = score / len(data.y)
     else:
-        for key, value in regression_metrics(out, data.y).items():
+        for key, value in _regression(score, data.y).items():
             metrics[f"{prefix}_{key}"] = value
     return metrics
 

@@ -13,27 +13,19 @@ import numpy as np
 import engine.random
 from engine.autodiff import GradManager
 from engine.core.device import Device
-from mgectl import plots
-from mgectl.batches import Batches
+from mgectl import parallel, plots
+from mgectl.batches import Batch, Batches
 from mgectl.build import Built, build
-from mgectl.checkpoint import check_same_experiment, load_checkpoint, save_checkpoint, snapshot
-from mgectl.config import resolved_dict, resolved_yaml
+from mgectl.checkpoint import save_checkpoint, snapshot
 from mgectl.device import describe_device, on_device
 from mgectl.divergence import NonFiniteError, diverged, first_nonfinite
-from mgectl.errors import TrainingInterruptedError, UserError
+from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
 from mgectl.evaluate import EvalSet, Monitor, evaluate, fitted_curve
 from mgectl.events import Broadcast, CheckpointSaved, EpochEnd, Reporter, RunEnd, RunStart, StepEnd
 from mgectl.losses import predicted_classes
 from mgectl.models import LinearRegression, describe_model, parameter_count
-from mgectl.rundir import (
-    RunDir,
-    append_metrics,
-    find_checkpoint,
-    new_run_dir,
-    rewrite_metrics,
-    run_of_checkpoint,
-    write_text_atomic,
-)
+from mgectl.rundir import RunDir, append_metrics, rewrite_metrics
+from mgectl.runsetup import open_run, resume_point, stored_config
 
 
 @dataclass
@@ -47,26 +39,30 @@ class RunResult:
     state: dict[str, Any]  # the model's final state_dict
 
 
-def stored_config(cfg: Any) -> dict[str, Any]:
-    """The resolved config a checkpoint keeps; a data file path is made absolute to stay valid."""
-    config = resolved_dict(cfg)
-    if "path" in config["data"]:
-        config["data"]["path"] = str(Path(config["data"]["path"]).resolve())
-    return config
-
-
 class Loop:
     """One run's training loop and its bookkeeping (history, best, checkpoints)."""
 
-    def __init__(self, cfg: Any, built: Built, device: Device, emit: Reporter) -> None:
+    def __init__(
+        self,
+        cfg: Any,
+        built: Built,
+        device: Device,
+        emit: Reporter,
+        world: parallel.World = parallel.SOLO,
+    ) -> None:
         self.cfg, self.built, self.device, self.emit = cfg, built, device, emit
+        self.world = world
         data = built.data
-        self.batches = Batches(
-            data.x_train, data.y_train, cfg.train.batch_size, cfg.train.shuffle, device
-        )
-        self.val = EvalSet.on_device(data.x_val, data.y_val, device) if data.has_val else None
+        batch = parallel.local_batch_size(cfg.train.batch_size, world.size)
+        shard = {"rank": world.rank, "size": world.size}
+        shuffle = cfg.train.shuffle
+        self.batches = Batches(data.x_train, data.y_train, batch, shuffle, device, **shard)
+        self.val = None
+        if data.has_val:
+            self.val = EvalSet.on_device(data.x_val, data.y_val, device, **shard)
         self.named = list(built.model.named_parameters())
-        self.gm = GradManager().attach([p for _, p in self.named])
+        params = [p for _, p in self.named]
+        self.gm = GradManager().attach(params, callbacks=world.allreduce_callbacks() or None)
         stopping = cfg.train.early_stopping
         default = "val_loss" if data.has_val else "train_loss"
         self.monitor = Monitor(
@@ -128,45 +124,58 @@ class Loop:
         )
 
     # ---- the loop ---------------------------------------------------------------------------
-    def train_step(self, x: Any, y: Any, epoch: int, step: int) -> tuple[float, Any]:
-        """Forward, loss, backward; refuse non-finite values before the optimizer sees them."""
+    def train_step(self, batch: Batch, epoch: int, step: int) -> tuple[float, float, int]:
+        """Forward, loss, backward; refuse non-finite values before the optimizer sees them.
+
+        Returns the step's loss, its loss summed over the samples, and how many were right.
+        With several ranks a rank's loss weighs by its share of the step (1 for full batches),
+        so the averaged gradient is the one of the whole global batch.
+        """
         model, optimizer = self.built.model, self.built.optimizer
+        weight = self.world.size * batch.count / batch.total
         with self.gm:
-            outputs = model(x)
-            loss = self.built.loss(outputs, y)
-            self.gm.backward(loss)
+            outputs = model(batch.x)
+            loss = self.built.loss(outputs, batch.y)
+            self.gm.backward(loss if weight == 1.0 else loss * weight)
         value = loss.item()
+        summed, correct = value * batch.total, 0
+        if self.built.data.task == "classification" and batch.count:
+            predicted = predicted_classes(outputs.numpy(), self.cfg.loss.type)
+            correct = int((predicted == batch.labels).sum())
+        if self.world.distributed:
+            summed, right = self.world.sum([value * batch.count, correct])
+            value, correct = summed / batch.total, int(right)
         bad = first_nonfinite(self.named)
         if bad is not None or not math.isfinite(value):
             raise NonFiniteError(epoch, step, len(self.batches), value, bad)
         optimizer.step().clear_grad()
         self.steps_done += 1
-        return value, outputs
+        return value, summed, correct
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         """Train one epoch and return its metrics record."""
         started = time.perf_counter()
         cfg, built = self.cfg, self.built
-        classification = built.data.task == "classification"
         lr = built.optimizer.param_groups[0]["lr"]
         total, seen, correct = 0.0, 0, 0
         steps = len(self.batches)
-        for step, (x, y, labels) in enumerate(self.batches, 1):
-            value, outputs = self.train_step(x, y, epoch, step)
-            total += value * len(labels)
-            seen += len(labels)
-            if classification:
-                correct += int((predicted_classes(outputs.numpy(), cfg.loss.type) == labels).sum())
+        for step, batch in enumerate(self.batches, 1):
+            value, summed, right = self.train_step(batch, epoch, step)
+            total += summed
+            seen += batch.total
+            correct += right
             self.emit(StepEnd(epoch, step, steps, value))
+        self.world.average_buffers(built.model)  # one set of BatchNorm statistics for all ranks
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / seen}
-        if classification:
+        if built.data.task == "classification":
             record["train_accuracy"] = correct / seen
         if self.val is not None:
             last = epoch == cfg.train.epochs - 1
             if last or (epoch + 1) % cfg.train.eval_every == 0:
-                record.update(
-                    evaluate(built.model, self.val, built.loss, cfg.loss.type, built.data.task)
-                )
+                combine = self.world.sum if self.world.distributed else None
+                task = built.data.task
+                args = (built.model, self.val, built.loss, cfg.loss.type, task)
+                record.update(evaluate(*args, combine=combine))
             else:
                 record.update(dict.fromkeys(self.val_keys()))
         record.update(self.learned_params() or {})
@@ -204,9 +213,10 @@ class Loop:
         self.latest = self.take_snapshot()
         if improved:
             self.best_state = self.latest
-        append_metrics(run, record)
-        if train.checkpoint_every and self.epoch % train.checkpoint_every == 0:
-            self.save(run)
+        if self.world.is_main:  # rank 0 alone writes the run directory
+            append_metrics(run, record)
+            if train.checkpoint_every and self.epoch % train.checkpoint_every == 0:
+                self.save(run)
         last = self.epoch == train.epochs or stop
         logged = last or record["epoch"] == 0 or self.epoch % train.log_every == 0
         self.emit(EpochEnd(record, train.epochs, logged))
@@ -255,6 +265,8 @@ class Loop:
 
     def finish(self, run: RunDir, status: str, started: float, draw: bool) -> None:
         """Write checkpoints (and plots), then tell the reporters how the run ended."""
+        if not self.world.is_main:
+            return  # rank 0 writes and reports for every rank
         self.save(run)
         if status in ("interrupted", "diverged"):
             rewrite_metrics(run, self.latest["history"])
@@ -308,7 +320,7 @@ class Loop:
         return RunStart(
             name=self.cfg.name,
             run_dir=run.path,
-            device=describe_device(self.cfg.device, self.device),
+            device=describe_device(self.cfg.device, self.device) + self.world.describe(),
             model=describe_model(model, self.cfg.model.type),
             parameters=parameter_count(model),
             task=data.task,
@@ -324,23 +336,6 @@ class Loop:
         )
 
 
-def _resumable(saved: dict[str, Any], cfg: Any, source: Path) -> None:
-    """Refuse a resume that has nothing left to do, saying how to ask for more."""
-    progress = saved["progress"]
-    done = int(progress["epoch"])
-    if progress["stopped_early"] and cfg.train.early_stopping is not None:
-        raise UserError(
-            f"--resume {source}: the run stopped early after {done} epoch(s)",
-            hint="start a new run, or continue without it: --set train.early_stopping=null",
-        )
-    if done >= cfg.train.epochs:
-        raise UserError(
-            f"--resume {source}: the run already finished {done} of train.epochs="
-            f"{cfg.train.epochs} epochs",
-            hint=f"ask for more epochs, e.g. --set train.epochs={done * 2}",
-        )
-
-
 def train(
     cfg: Any,
     *,
@@ -352,24 +347,52 @@ def train(
     console: Any = None,
     plots: bool = True,
 ) -> RunResult:
-    """Train CFG into a new run directory, or continue the run RESUME points at."""
+    """Train CFG into a new run directory, or continue the run RESUME points at.
+
+    Under mpirun every rank calls this: rank 0 prints and writes the run directory, and a
+    user error is raised on every rank but printed once.
+    """
+    world, device_name = parallel.join(cfg.device)
+    try:
+        return _train(cfg, world, device_name, output_dir, resume, quiet, reporters, console, plots)
+    except UserError as error:
+        if world.is_main or isinstance(error, parallel.QuietExitError):
+            raise
+        # every rank diverges at the same step: let rank 0 write, report and set the status
+        lockstep = isinstance(error, TrainingDivergedError)
+        raise parallel.QuietExitError(0 if lockstep else error.exit_code) from None
+
+
+def _train(
+    cfg: Any,
+    world: parallel.World,
+    device_name: str,
+    output_dir: Path | None,
+    resume: Path | None,
+    quiet: bool,
+    reporters: list[Reporter] | None,
+    console: Any,
+    plots: bool,
+) -> RunResult:
+    """train() on this rank of WORLD."""
     from mgectl.report import ConsoleReporter
 
-    saved, source = None, None
-    if resume is not None:
-        source = find_checkpoint(Path(resume), ("last",))
-        saved = load_checkpoint(source)
-        check_same_experiment(saved["config"], stored_config(cfg), source)
-        _resumable(saved, cfg, source)
-    emit = Broadcast([ConsoleReporter(console=console, quiet=quiet), *(reporters or [])])
-    with on_device(cfg.device) as device:
-        engine.random.seed(cfg.seed)  # before build(): model initialisation draws from it
-        loop = Loop(cfg, build(cfg), device, emit)
-        if saved is not None:
-            loop.restore(saved)
-        run = run_of_checkpoint(source) if source is not None else None
-        if run is None:
-            run = new_run_dir(Path(output_dir or cfg.output.root), cfg.name)
-        write_text_atomic(run.config, resolved_yaml(cfg))
-        rewrite_metrics(run, loop.history)  # a resume drops lines after its checkpoint
-        return loop.run(run, source, draw=plots)
+    saved, source = world.agreed(lambda: resume_point(resume, stored_config(cfg), cfg))
+    if world.distributed and console is None:
+        console = parallel.rank_console()
+    shown = [ConsoleReporter(console=console, quiet=quiet), *(reporters or [])]
+    emit = Broadcast(shown if world.is_main else [])  # the other ranks say nothing
+    with on_device(device_name) as device:
+
+        def setup() -> Loop:
+            engine.random.seed(cfg.seed)  # before build(): model initialisation draws from it
+            loop = Loop(cfg, build(cfg), device, emit, world)
+            if saved is not None:
+                loop.restore(saved)
+            return loop
+
+        loop = world.agreed(setup)
+        world.broadcast_state(loop.built.model)  # every rank starts from rank 0's weights
+        world.split_random()
+        run = world.agreed(lambda: open_run(world, cfg, source, output_dir, loop.history))
+        return loop.run(run, source, draw=plots and world.is_main)

@@ -1,6 +1,6 @@
 """engine.functional (import as F): MegEngine's functional API over the engine's primitives."""
 
-from . import loss, nn
+from . import distributed, loss, nn
 from .elemwise import (
     abs,
     add,
@@ -114,6 +114,7 @@ __all__ = [
     "conv2d",
     "copy",
     "cos",
+    "distributed",
     "div",
     "dot",
     "dropout",

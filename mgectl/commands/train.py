@@ -14,12 +14,14 @@ EPILOG = examples(
     "mgectl train configs/linear_regression.yaml",
     "mgectl train configs/moons_mlp.yaml --set optimizer.lr=0.05",
     "mgectl train configs/images_cnn.yaml --device gpu0",
+    "mgectl train configs/moons_mlp.yaml --nproc 2",
     "mgectl train --resume runs/images_cnn --set train.epochs=20",
     "mgectl train configs/spirals_mlp.yaml --print-config",
 )
 
 
 def train(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Argument(
@@ -66,6 +68,16 @@ def train(
             "--print-config", help="Print the resolved config (defaults filled in) and exit."
         ),
     ] = False,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            "--nproc",
+            min=1,
+            metavar="N",
+            help="Train on N processes of this machine (data parallel, through mpirun; needs "
+            "the dist extra). train.batch_size is the global batch: N must divide it.",
+        ),
+    ] = 1,
 ) -> None:
     """Train the model an experiment config describes; the run goes to runs/<name>/<id>/."""
     from mgectl.config import load_config, resolved_yaml
@@ -85,9 +97,38 @@ def train(
     if print_config:
         typer.echo(resolved_yaml(cfg), nl=False)
         return
+    from mgectl.parallel import launch_ranks
+
+    argv = _rank_argv(ctx, config, settings, output_dir, resume, quiet, nproc)
+    status = launch_ranks(nproc, cfg.train.batch_size, argv)
+    if status is not None:  # the ranks trained (rank 0 printed); this process only waited
+        raise typer.Exit(status)
     from mgectl.trainer import train as run_training
 
     run_training(cfg, config_path=config, output_dir=output_dir, resume=resume, quiet=quiet)
+
+
+def _rank_argv(
+    ctx: typer.Context,
+    config: Path | None,
+    settings: list[str],
+    output_dir: Path | None,
+    resume: Path | None,
+    quiet: bool,
+    nproc: int,
+) -> list[str]:
+    """The `mgectl ...` arguments each rank runs: this command line, --device as a --set."""
+    from mgectl.boundary import DEBUG_KEY
+
+    argv = ["--debug"] if ctx.meta.get(DEBUG_KEY) else []
+    argv += ["train", *([str(config)] if config is not None else [])]
+    for setting in settings:
+        argv += ["--set", setting]
+    if output_dir is not None:
+        argv += ["--output-dir", str(output_dir)]
+    if resume is not None:
+        argv += ["--resume", str(resume)]
+    return [*argv, *(["--quiet"] if quiet else []), "--nproc", str(nproc)]
 
 
 def register(app: typer.Typer) -> None:
