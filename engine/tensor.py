@@ -13,7 +13,8 @@ import numpy as np
 
 from .core.device import Device, as_device, same_place
 from .core.dtype import canonical_dtype, resolve_dtype
-from .core.op import RECORDING, Node, Primitive
+from .core.op import Primitive
+from .core.tape import RECORDING, Node
 
 _SCALARS = (int, float, bool)
 

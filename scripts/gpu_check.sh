@@ -88,15 +88,15 @@ fi
 
 step "pytest tests/gpu" 170 "$PY" -m pytest tests/gpu -q -p no:cacheprovider -rfE --durations=5
 
-step "training smoke $DEVICE" 60 "$PY" -m engine.devcheck --device "$DEVICE" --steps 30
+step "training smoke $DEVICE" 60 "$PY" -m engine.testing.devcheck --device "$DEVICE" --steps 30
 
 if [[ $DEVICE != gpu0 ]]; then
     skip "mgectl train gpu0" "device $DEVICE"
-elif timeout 30 "$PY" -c "import mgectl.trainer, pydantic, typer, yaml" >/dev/null 2>&1; then
+elif timeout 30 "$PY" -c "import mgectl.train.loop, pydantic, typer, yaml" >/dev/null 2>&1; then
     step "mgectl train gpu0" 60 "$PY" -m mgectl train configs/moons_mlp.yaml --device gpu0 \
         --quiet --output-dir "$WORK/run"
 else
-    skip "mgectl train gpu0" "mgectl.trainer or its dependencies do not import"
+    skip "mgectl train gpu0" "mgectl.train.loop or its dependencies do not import"
 fi
 
 if [[ $DEVICE != gpu0 ]]; then

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.core import simulated
 from engine.core.device import Device, as_device
+from engine.testing import simulated
 
 
 @pytest.fixture

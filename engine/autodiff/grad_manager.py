@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..core.op import RECORDING, Node, unbroadcast
+from ..core.tape import RECORDING, Node, unbroadcast
 from ..tensor import Tensor
 
 Callback = Callable[[Tensor, Tensor], Tensor]

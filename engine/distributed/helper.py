@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.device import Backend
-from ..core.op import RECORDING
+from ..core.tape import RECORDING
 from ..tensor import Tensor
 from .group import WORLD, Group
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.op import RECORDING
+from ..core.tape import RECORDING
 from ..distributed import ops as P
 from ..distributed.group import WORLD, Group
 from ..tensor import Tensor, apply

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.op import defsamples, defvjp, primitive, unbroadcast
+from ..core.op import defsamples, defvjp, primitive
+from ..core.tape import unbroadcast
 
 
 @primitive("matmul")

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from mgectl.choices import GENERATOR_NAMES
 from mgectl.commands._options import SetOption, examples
+from mgectl.config.names import GENERATOR_NAMES
 
 EPILOG = examples(
     "mgectl gen-data linear --n 100 --noise 5 --seed 0 --plot",
@@ -59,7 +59,7 @@ def gen_data(
     overrides: SetOption = None,
 ) -> None:
     """Generate a synthetic dataset and save it as CSV or NPZ (optionally with a plot)."""
-    from mgectl import datagen
+    from mgectl.build import synthetic as datagen
     from mgectl.errors import UserError
 
     kwargs = _generator_kwargs(kind, config, overrides, n, noise, seed, params)
@@ -74,7 +74,7 @@ def gen_data(
     datagen.save(data, out, fmt)
     typer.echo(f"wrote {out}: {datagen.describe(data)}")
     if plot:
-        from mgectl.dataplot import plot_dataset
+        from mgectl.report.dataplot import plot_dataset
 
         picture = out.with_suffix(".png")
         plot_dataset(data, picture)
@@ -110,7 +110,7 @@ def _generator_kwargs(
             "seed": 0 if seed is None else seed,
             "params": extra,
         }
-    from mgectl.config import SyntheticDataConfig, load_config
+    from mgectl.config.experiment import SyntheticDataConfig, load_config
 
     data = load_config(config, overrides or []).data
     if not isinstance(data, SyntheticDataConfig):
@@ -126,8 +126,8 @@ def _generator_kwargs(
 
 def _parse_params(items: list[str]) -> dict[str, Any]:
     """Turn ``--param classes=3`` flags into {"classes": 3} (values parsed as YAML)."""
+    from mgectl.config.overrides import parse_override
     from mgectl.errors import UserError
-    from mgectl.overrides import parse_override
 
     result: dict[str, Any] = {}
     for item in items:

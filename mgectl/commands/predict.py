@@ -38,7 +38,7 @@ def predict(
     ] = None,
 ) -> None:
     """Predict with a trained model on the features in a CSV or NPZ file."""
-    from mgectl.predict import predict as run_prediction
+    from mgectl.tools.predict import predict as run_prediction
 
     run_prediction(source, data=data, out=out)
 

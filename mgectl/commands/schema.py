@@ -25,7 +25,7 @@ def schema(
     """Print the JSON Schema of an experiment config: every section, key, type and default."""
     import json
 
-    from mgectl.config import ExperimentConfig
+    from mgectl.config.experiment import ExperimentConfig
     from mgectl.errors import UserError
 
     text = json.dumps(ExperimentConfig.model_json_schema(), indent=2) + "\n"

@@ -80,7 +80,7 @@ def train(
     ] = 1,
 ) -> None:
     """Train the model an experiment config describes; the run goes to runs/<name>/<id>/."""
-    from mgectl.config import load_config, resolved_yaml
+    from mgectl.config.experiment import load_config, resolved_yaml
     from mgectl.errors import UserError
 
     settings = list(overrides or [])
@@ -89,7 +89,7 @@ def train(
     if config is not None:
         cfg = load_config(config, settings)
     elif resume is not None:
-        from mgectl.checkpoint import config_from_checkpoint
+        from mgectl.train.checkpoint import config_from_checkpoint
 
         cfg = config_from_checkpoint(resume, settings)
     else:
@@ -97,13 +97,13 @@ def train(
     if print_config:
         typer.echo(resolved_yaml(cfg), nl=False)
         return
-    from mgectl.parallel import launch_ranks
+    from mgectl.train.parallel import launch_ranks
 
     argv = _rank_argv(ctx, config, settings, output_dir, resume, quiet, nproc)
     status = launch_ranks(nproc, cfg.train.batch_size, argv)
     if status is not None:  # the ranks trained (rank 0 printed); this process only waited
         raise typer.Exit(status)
-    from mgectl.trainer import train as run_training
+    from mgectl.train.loop import train as run_training
 
     run_training(cfg, config_path=config, output_dir=output_dir, resume=resume, quiet=quiet)
 

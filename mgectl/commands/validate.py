@@ -23,7 +23,7 @@ def validate(
     overrides: SetOption = None,
 ) -> None:
     """Check configs without training: print 'CONFIG: ok' and a summary, or every problem."""
-    from mgectl.config import CONFIG_HINT, load_config, summary
+    from mgectl.config.experiment import CONFIG_HINT, load_config, summary
     from mgectl.errors import ConfigError
 
     problems: list[str] = []

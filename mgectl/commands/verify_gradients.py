@@ -316,8 +316,8 @@ def verify_config(
     batch: int | None,
 ) -> int:
     """Check the gradient of CONFIG's loss for every model parameter; one row per parameter."""
-    from mgectl.config import load_config
-    from mgectl.gradcheck_config import DEFAULT_BATCH, DEFAULT_ENTRIES, check_config
+    from mgectl.config.experiment import load_config
+    from mgectl.tools.gradcheck import DEFAULT_BATCH, DEFAULT_ENTRIES, check_config
 
     cfg = load_config(config, overrides)
     out, err = _consoles(dtype)

@@ -10,7 +10,7 @@ import os
 import pytest
 
 import engine
-from engine.core import simulated
+from engine.testing import simulated
 
 DEVICE = os.environ.get("MGE_TEST_GPU", "gpu0")
 

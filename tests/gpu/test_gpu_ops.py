@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.devcheck import compare_primitive, primitives_with_samples
+from engine.testing.devcheck import compare_primitive, primitives_with_samples
 
 
 @pytest.mark.parametrize("name", primitives_with_samples())

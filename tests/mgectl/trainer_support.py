@@ -10,10 +10,10 @@ import numpy as np
 from rich.console import Console
 
 from engine import serialization
-from mgectl.config import load_config
-from mgectl.events import EpochEnd, Event, StepEnd
-from mgectl.rundir import read_metrics
-from mgectl.trainer import RunResult, train
+from mgectl.config.experiment import load_config
+from mgectl.train.events import EpochEnd, Event, StepEnd
+from mgectl.train.loop import RunResult, train
+from mgectl.train.rundir import read_metrics
 
 # Every piece of state a resume must restore: shuffling, dropout, batch norm, Adam buffers,
 # a warm-up + cosine schedule, validation and a best checkpoint.

@@ -11,8 +11,8 @@ import engine as mge
 import engine.functional as F
 from engine.autodiff import GradManager
 from engine.core import device as device_mod
-from engine.core import simulated
 from engine.core.device import as_device
+from engine.testing import simulated
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import engine
 import engine.functional as F
 from engine import Tensor
 from engine.autodiff import GradManager
-from engine.core import simulated
+from engine.testing import simulated
 
 simulated.install()
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.core import simulated
-from engine.devcheck import compare_primitive, primitives_with_samples
+from engine.testing import simulated
+from engine.testing.devcheck import compare_primitive, primitives_with_samples
 
 simulated.install()  # at import: the parametrisation below names sim0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.core import simulated
-from engine.devcheck import available_optimizers, train_linear, train_mlp
 from engine.serialization import load, save
+from engine.testing import simulated
+from engine.testing.devcheck import available_optimizers, train_linear, train_mlp
 
 simulated.install()
 

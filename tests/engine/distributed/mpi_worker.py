@@ -207,7 +207,7 @@ def main(case: str, out: Path) -> None:
         check_helpers("cpu0")
         # the host-staged path (what the MPI backend does with GPU arrays), on the simulated
         # device whose arrays refuse silent host copies just as CuPy's do
-        from engine.core import simulated
+        from engine.testing import simulated
 
         simulated.install()
         check_collectives("sim0")

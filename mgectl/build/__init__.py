@@ -1,0 +1,1 @@
+"""Build: ExperimentConfig -> data, model, loss function, optimizer and scheduler."""

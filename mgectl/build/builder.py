@@ -1,0 +1,153 @@
+"""ExperimentConfig -> (data, model, loss fn, optimizer, scheduler), each through a registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import engine.module as M
+import engine.optimizer as optim
+from engine.optimizer.lr_scheduler import LRScheduler
+from mgectl.build.data import PreparedData, prepare
+from mgectl.build.losses import LOSSES, LossFn, head_width
+from mgectl.build.models import MODELS, InputShape
+from mgectl.errors import UserError
+
+__all__ = [
+    "LOSSES",
+    "MODELS",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "Built",
+    "build",
+    "build_dataset",
+    "build_loss",
+    "build_model",
+    "build_optimizer",
+    "build_scheduler",
+]
+
+
+def build_dataset(cfg: Any) -> PreparedData:
+    """The data split and standardised as the config says, shaped for its model."""
+    data = prepare(cfg, MODELS[cfg.model.type].layout)
+    loss_type = cfg.loss.type
+    if data.task == "classification" and LOSSES[loss_type].binary and data.num_classes != 2:
+        raise UserError(
+            f"loss.type: {loss_type} needs exactly two classes; the data has {data.num_classes}",
+            hint="use loss.type: cross_entropy for more than two classes",
+        )
+    return data
+
+
+def build_model(model_cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+    """The model a ``model:`` section names, for inputs of SHAPE and OUTPUTS numbers out."""
+    return MODELS[model_cfg.type].build(model_cfg, shape, outputs)
+
+
+def build_loss(loss_cfg: Any) -> LossFn:
+    """fn(outputs, labels) -> scalar loss Tensor for a ``loss:`` section."""
+    return LOSSES[loss_cfg.type].make(loss_cfg)
+
+
+def _sgd(params: Any, o: Any) -> optim.Optimizer:
+    return optim.SGD(
+        params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
+    )
+
+
+def _adam(params: Any, o: Any) -> optim.Optimizer:
+    return optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def _adamw(params: Any, o: Any) -> optim.Optimizer:
+    return optim.AdamW(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def _adagrad(params: Any, o: Any) -> optim.Optimizer:
+    return optim.Adagrad(params, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def _rmsprop(params: Any, o: Any) -> optim.Optimizer:
+    return optim.RMSprop(
+        params, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay, momentum=o.momentum
+    )
+
+
+# Adding an optimizer is one entry here (plus its name in mgectl/config/names.py).
+OPTIMIZERS: dict[str, Callable[[Any, Any], optim.Optimizer]] = {
+    "sgd": _sgd,
+    "adam": _adam,
+    "adamw": _adamw,
+    "adagrad": _adagrad,
+    "rmsprop": _rmsprop,
+}
+
+
+def build_optimizer(opt_cfg: Any, model: M.Module) -> optim.Optimizer:
+    """The optimizer an ``optimizer:`` section names, over MODEL's parameters."""
+    return OPTIMIZERS[opt_cfg.type](list(model.parameters()), opt_cfg)
+
+
+def _step(opt: optim.Optimizer, s: Any) -> LRScheduler:
+    return optim.lr_scheduler.StepLR(opt, step_size=s.step_size, gamma=s.gamma)
+
+
+def _multistep(opt: optim.Optimizer, s: Any) -> LRScheduler:
+    return optim.lr_scheduler.MultiStepLR(opt, milestones=s.milestones, gamma=s.gamma)
+
+
+def _cosine(opt: optim.Optimizer, s: Any) -> LRScheduler:
+    # The inner schedule of a warm-up counts absolute epochs, so annealing "t_max epochs
+    # after the warm-up" ends at epoch warmup + t_max.
+    return optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=s.t_max + s.warmup_epochs, eta_min=s.eta_min
+    )
+
+
+SCHEDULERS: dict[str, Callable[[optim.Optimizer, Any], LRScheduler]] = {
+    "step": _step,
+    "multistep": _multistep,
+    "cosine": _cosine,
+}
+
+
+def build_scheduler(sched_cfg: Any, optimizer: optim.Optimizer) -> LRScheduler | None:
+    """The per-epoch lr schedule, wrapped in a linear warm-up when warmup_epochs > 0."""
+    if sched_cfg is None:
+        return None
+    scheduler = SCHEDULERS[sched_cfg.type](optimizer, sched_cfg)
+    if sched_cfg.warmup_epochs > 0:
+        # start at lr / (w + 1) and reach lr at epoch w: the factor is (epoch + 1) / (w + 1)
+        start = 1.0 / (sched_cfg.warmup_epochs + 1)
+        scheduler = optim.lr_scheduler.LinearWarmup(
+            scheduler, warmup_epochs=sched_cfg.warmup_epochs, start_factor=start
+        )
+    return scheduler
+
+
+@dataclass
+class Built:
+    """Everything one run trains with."""
+
+    data: PreparedData
+    model: M.Module
+    loss: LossFn
+    optimizer: optim.Optimizer
+    scheduler: LRScheduler | None
+    outputs: int
+
+
+def build(cfg: Any) -> Built:
+    """Build data, model, loss, optimizer and scheduler from a validated config, in that order.
+
+    The order matters for reproducibility: model initialisation draws from engine.random, so
+    the caller seeds it first and nothing before the model may draw from it.
+    """
+    data = build_dataset(cfg)
+    outputs = head_width(cfg.loss.type, data.num_classes)
+    model = build_model(cfg.model, data.shape, outputs)
+    optimizer = build_optimizer(cfg.optimizer, model)
+    scheduler = build_scheduler(cfg.optimizer.scheduler, optimizer)
+    return Built(data, model, build_loss(cfg.loss), optimizer, scheduler, outputs)

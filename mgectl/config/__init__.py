@@ -1,0 +1,1 @@
+"""Config: YAML text -> validated pydantic sections -> ExperimentConfig."""

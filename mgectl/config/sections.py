@@ -1,0 +1,378 @@
+"""The pydantic model of each config section: data, model, loss, optimizer, train, output."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from mgectl.config.messages import CROSS_FIELD, did_you_mean
+from mgectl.config.names import (
+    COMMON_GENERATOR_PARAMS,
+    GENERATOR_PARAMS,
+    Activation,
+    GeneratorName,
+    LossType,
+    Monitor,
+    OptimizerType,
+    Task,
+)
+
+# Adam-style defaults per optimizer, filled in when the YAML leaves them out.
+DEFAULT_EPS = {"adam": 1e-8, "adamw": 1e-8, "adagrad": 1e-10, "rmsprop": 1e-8}
+DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
+BETAS_USERS = ("adam", "adamw")
+MOMENTUM_USERS = ("sgd", "rmsprop")
+Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def cross_field_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """Build one error carrying several (dotted key, reason) problems found across fields."""
+    text = "; ".join(f"{key}: {reason}" for key, reason in problems)
+    return PydanticCustomError(CROSS_FIELD, "{text}", {"problems": problems, "text": text})
+
+
+def invalid(reason: str) -> PydanticCustomError:
+    """A validation error whose message is exactly REASON (for checks on a value's type)."""
+    return PydanticCustomError("invalid", "{reason}", {"reason": reason})
+
+
+def raise_if(problems: list[tuple[str, str]]) -> None:
+    """Raise one cross-field error carrying every (dotted key, reason) in PROBLEMS, if any."""
+    if problems:
+        raise cross_field_error(problems)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _val_split() -> Any:
+    return Field(0.0, ge=0.0, lt=1.0, description="fraction held out for validation")
+
+
+def _standardize() -> Any:
+    return Field(False, description="scale features to zero mean, unit variance")
+
+
+def _warmup_epochs() -> Any:
+    return Field(0, ge=0, description="linear warm-up from 0 to lr over these first epochs")
+
+
+class SyntheticDataConfig(Section):
+    """Data drawn from one of engine.data.synthetic's generators."""
+
+    generator: GeneratorName
+    n: int | None = Field(None, ge=1, description="number of samples (generator default if null)")
+    noise: float | None = Field(None, ge=0.0, description="noise level (generator default)")
+    seed: int | None = Field(None, description="generator seed; null means the experiment seed")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="extra keyword arguments for the generator"
+    )
+    val_split: float = _val_split()
+    standardize: bool = _standardize()
+
+    @model_validator(mode="after")
+    def _generator_takes_params(self) -> SyntheticDataConfig:
+        accepted = GENERATOR_PARAMS[self.generator]
+        extras = [name for name in accepted if name not in COMMON_GENERATOR_PARAMS]
+        takes = f"{self.generator} takes {', '.join(accepted)}"
+        problems = []
+        if self.noise is not None and "noise" not in accepted:
+            problems.append(("noise", f"{self.generator} has no noise level; {takes}"))
+        for key in self.params:
+            if key in COMMON_GENERATOR_PARAMS:
+                problems.append((f"params.{key}", f"write it as data.{key}, not under params"))
+            elif key not in accepted:
+                hint = did_you_mean(key, extras) or f"; {takes}"
+                problems.append((f"params.{key}", f"unknown parameter {key!r}{hint}"))
+        raise_if(problems)
+        return self
+
+
+class FileDataConfig(Section):
+    """Data read from a CSV or NPZ file."""
+
+    path: str = Field(description="CSV or NPZ file; relative to the working directory")
+    features: list[str | int] | None = Field(
+        None,
+        description="feature columns by name or index; null means all but the label",
+    )
+    label: str | int | None = Field(None, description="label column; null means the last one")
+    task: Task | None = Field(None, description="inferred from the model or loss when null")
+    val_split: float = _val_split()
+    standardize: bool = _standardize()
+
+    @field_validator("path")
+    @classmethod
+    def _existing_csv_or_npz(cls, value: str, info: ValidationInfo) -> str:
+        if Path(value).suffix.lower() not in (".csv", ".npz"):
+            raise ValueError("must name a .csv or .npz file")
+        base_dir = (info.context or {}).get("base_dir")
+        return value if base_dir is None else _find_data_file(value, Path(base_dir))
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _column_list(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, list):
+            raise invalid("must be a list of column names or indices")
+        for item in value:
+            _check_column(item)
+        return value
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _column(cls, value: Any) -> Any:
+        return value if value is None else _check_column(value)
+
+
+def _find_data_file(value: str, base_dir: Path) -> str:
+    """Resolve a data path against the working directory, then the config file's directory."""
+    path = Path(value)
+    if path.is_file():
+        return value
+    beside_config = base_dir / path
+    if not path.is_absolute() and beside_config.is_file():
+        return str(beside_config)
+    where = "" if path.is_absolute() else f" (looked in . and {base_dir}/)"
+    raise ValueError(f"no such file{where}")
+
+
+def _check_column(value: Any) -> str | int:
+    """Accept a column name or a non-negative index, with one clear message otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise invalid("a column is a name (string) or an index (integer >= 0)")
+    if isinstance(value, int) and value < 0:
+        raise ValueError("a column index must be >= 0")
+    return value
+
+
+def _data_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "generator" in value:
+            return "synthetic"
+        if "path" in value:
+            return "file"
+        return None
+    if isinstance(value, SyntheticDataConfig):
+        return "synthetic"
+    if isinstance(value, FileDataConfig):
+        return "file"
+    return None
+
+
+DataConfig = Annotated[
+    Annotated[SyntheticDataConfig, Tag("synthetic")] | Annotated[FileDataConfig, Tag("file")],
+    Discriminator(
+        _data_kind,
+        custom_error_type="data_kind",
+        custom_error_message="needs either 'generator:' (synthetic data) or 'path:' (a file)",
+    ),
+]
+
+# ----------------------------------------------------------------------------- model
+
+
+class LinearModelConfig(Section):
+    """The tutorial's scalar model y = w * x + b."""
+
+    type: Literal["linear"]
+    init_w: float = 0.0
+    init_b: float = 0.0
+
+
+class MLPModelConfig(Section):
+    """A multi-layer perceptron."""
+
+    type: Literal["mlp"]
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    activation: Activation = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    batch_norm: bool = False
+
+
+class SoftmaxModelConfig(Section):
+    """Softmax regression: one linear layer from features to class scores."""
+
+    type: Literal["softmax"]
+
+
+class CNNModelConfig(Section):
+    """A LeNet-style convolutional network: conv + pool blocks, then fully connected layers."""
+
+    type: Literal["cnn"]
+    channels: list[PositiveInt] = Field(default_factory=lambda: [6, 16])
+    kernel_size: int = Field(3, ge=1)
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [120, 84])
+    activation: Activation = "relu"
+
+
+ModelConfig = Annotated[
+    LinearModelConfig | MLPModelConfig | SoftmaxModelConfig | CNNModelConfig,
+    Field(discriminator="type"),
+]
+
+# ----------------------------------------------------------------------------- loss
+
+
+class LossConfig(Section):
+    """The loss function; left out, it follows the task (mse or cross_entropy)."""
+
+    type: LossType
+    label_smooth: float = Field(0.0, ge=0.0, lt=1.0, description="only for cross_entropy")
+
+    @model_validator(mode="after")
+    def _smoothing_needs_ce(self) -> LossConfig:
+        if self.label_smooth > 0 and self.type != "cross_entropy":
+            raise_if(
+                [
+                    (
+                        "label_smooth",
+                        f"only applies to cross_entropy (type is {self.type})",
+                    )
+                ]
+            )
+        return self
+
+
+# ----------------------------------------------------------------------------- optimizer
+
+
+class StepSchedulerConfig(Section):
+    """Multiply lr by gamma every step_size epochs."""
+
+    type: Literal["step"]
+    step_size: int = Field(ge=1, description="epochs between decays")
+    gamma: float = Field(0.1, gt=0.0, le=1.0)
+    warmup_epochs: int = _warmup_epochs()
+
+
+class MultiStepSchedulerConfig(Section):
+    """Multiply lr by gamma at each milestone epoch."""
+
+    type: Literal["multistep"]
+    milestones: list[PositiveInt] = Field(min_length=1)
+    gamma: float = Field(0.1, gt=0.0, le=1.0)
+    warmup_epochs: int = _warmup_epochs()
+
+    @field_validator("milestones")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError("must be strictly increasing epochs")
+        return value
+
+
+class CosineSchedulerConfig(Section):
+    """Cosine annealing from lr to eta_min over t_max epochs."""
+
+    type: Literal["cosine"]
+    t_max: int | None = Field(None, ge=1, description="epochs to anneal; null: the rest")
+    eta_min: float = Field(0.0, ge=0.0)
+    warmup_epochs: int = _warmup_epochs()
+
+
+SchedulerConfig = Annotated[
+    StepSchedulerConfig | MultiStepSchedulerConfig | CosineSchedulerConfig,
+    Field(discriminator="type"),
+]
+
+
+class OptimizerConfig(Section):
+    """The optimizer and its hyper-parameters; unused ones are errors, not ignored."""
+
+    type: OptimizerType = "sgd"
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    momentum: float = Field(0.0, ge=0.0, description="sgd and rmsprop only")
+    nesterov: bool = Field(False, description="sgd with momentum > 0 only")
+    weight_decay: float | None = Field(
+        None, ge=0.0, description="L2 penalty; null: 0.01 for adamw, else 0"
+    )
+    betas: tuple[Beta, Beta] | None = Field(
+        None, description="adam and adamw only; null: (0.9, 0.999) for them"
+    )
+    eps: float | None = Field(
+        None, gt=0.0, description="not for sgd; null: the optimizer's default"
+    )
+    scheduler: SchedulerConfig | None = None
+
+    @model_validator(mode="after")
+    def _hyperparameters_fit_type(self) -> OptimizerConfig:
+        kind = self.type
+        problems: list[tuple[str, str]] = []
+        if self.momentum > 0 and kind not in MOMENTUM_USERS:
+            problems.append(("momentum", f"is not used by {kind}; only by sgd and rmsprop"))
+        if self.nesterov and kind != "sgd":
+            problems.append(("nesterov", f"is not used by {kind}; only by sgd"))
+        elif self.nesterov and self.momentum == 0:
+            problems.append(("nesterov", "needs momentum > 0 (got momentum 0.0)"))
+        if self.betas is not None and kind not in BETAS_USERS:
+            problems.append(("betas", f"is not used by {kind}; only by adam and adamw"))
+        if self.eps is not None and kind == "sgd":
+            problems.append(("eps", "is not used by sgd"))
+        raise_if(problems)
+        if self.betas is None and kind in BETAS_USERS:
+            self.betas = (0.9, 0.999)
+        if self.eps is None and kind in DEFAULT_EPS:
+            self.eps = DEFAULT_EPS[kind]
+        if self.weight_decay is None:
+            self.weight_decay = DEFAULT_WEIGHT_DECAY.get(kind, 0.0)
+        return self
+
+
+# ----------------------------------------------------------------------------- train, output
+
+
+class EarlyStoppingConfig(Section):
+    """Stop when the monitored metric has not improved by min_delta for patience evaluations."""
+
+    patience: int = Field(5, ge=1)
+    min_delta: float = Field(0.0, ge=0.0)
+    monitor: Monitor = "val_loss"
+
+
+class TrainConfig(Section):
+    """The training loop; every *_every counts epochs."""
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int | Literal["full"] = Field(32, description="an integer >= 1 or 'full'")
+    shuffle: bool = True
+    log_every: int = Field(1, ge=1, description="epochs between log lines")
+    eval_every: int = Field(1, ge=1, description="epochs between validation passes")
+    checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints; 0: last only")
+    early_stopping: EarlyStoppingConfig | None = None
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, value: Any) -> Any:
+        if value == "full":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise invalid("must be an integer >= 1 or 'full'")
+        return value
+
+
+class OutputConfig(Section):
+    """Where runs are written: <root>/<name>/."""
+
+    root: str = "runs"

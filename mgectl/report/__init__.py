@@ -1,0 +1,1 @@
+"""Report: console tables, plots and gradient tables; subscribers to training events."""

@@ -1,0 +1,1 @@
+"""Tools built on the stages above: predict, gradient checks of a config."""

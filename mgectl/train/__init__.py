@@ -1,0 +1,1 @@
+"""Train: the loop, its run directory, checkpoints, devices and processes."""

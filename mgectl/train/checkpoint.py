@@ -1,0 +1,118 @@
+"""Checkpoints of a run: what they hold, writing them, and reading them back with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import engine.random
+from engine import serialization
+from mgectl.errors import ConfigError, UserError
+
+FORMAT = "mgectl-run"
+VERSION = 1
+REQUIRED = ("config", "model", "data", "outputs", "progress", "history")
+# Sections whose change makes a checkpoint meaningless for the config: different data, a
+# different network, a different head, or optimizer state buffers of another optimizer.
+SAME_EXPERIMENT = ("data", "model", "loss", "optimizer.type")
+
+
+def snapshot(
+    *,
+    config: dict[str, Any],
+    built: Any,
+    sampler: Any,
+    progress: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything needed to continue bit-identically: copies, so later steps cannot change it."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config,
+        "model": built.model.state_dict(),
+        "optimizer": built.optimizer.state_dict(),
+        "scheduler": None if built.scheduler is None else built.scheduler.state_dict(),
+        "sampler": None if sampler is None else sampler.state_dict(),
+        "rng": engine.random.get_state(),
+        "progress": dict(progress),
+        "history": list(history),
+        "data": built.data.meta(),
+        "outputs": built.outputs,
+    }
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Write STATE atomically (engine.serialization: temp file, then rename; no pickle)."""
+    try:
+        serialization.save(state, path)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write checkpoint: {error.strerror or error}") from None
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by save_checkpoint; anything else is a one-line UserError."""
+    hint = "pass a run directory or a checkpoints/*.npz file written by mgectl train"
+    try:
+        state = serialization.load(path, map_location="cpu0")
+    except ValueError as error:
+        raise UserError(str(error), hint=hint) from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise UserError(f"{path}: an engine checkpoint, but not one of an mgectl run", hint=hint)
+    if state.get("version") != VERSION:
+        raise UserError(f"{path}: checkpoint version {state.get('version')!r} is not supported")
+    missing = [key for key in REQUIRED if key not in state]
+    if missing:
+        raise UserError(f"{path}: checkpoint is missing {', '.join(missing)}", hint=hint)
+    return state
+
+
+def _lookup(config: dict[str, Any], dotted: str) -> Any:
+    value: Any = config
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _differences(saved: Any, current: Any, where: str) -> list[str]:
+    """Dotted keys whose values differ, each as 'key: checkpoint has A, the config has B'."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        found = []
+        for key in list(saved) + [k for k in current if k not in saved]:
+            found += _differences(saved.get(key), current.get(key), f"{where}.{key}")
+        return found
+    if _normal(saved) == _normal(current):
+        return []
+    return [f"{where}: the checkpoint has {saved!r}, the config has {current!r}"]
+
+
+def _normal(value: Any) -> Any:
+    """Tuples and lists compare equal (a checkpoint keeps tuples, YAML gives lists)."""
+    if isinstance(value, list | tuple):
+        return [_normal(v) for v in value]
+    return value
+
+
+def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], source: Path) -> None:
+    """Refuse to resume with a config whose data, model, loss or optimizer type differ."""
+    problems: list[str] = []
+    for section in SAME_EXPERIMENT:
+        problems += _differences(_lookup(saved, section), _lookup(current, section), section)
+    if problems:
+        raise ConfigError(
+            [f"--resume {source}: {line}" for line in problems],
+            hint="resume with the run's own config (leave CONFIG out), or start a new run",
+        )
+
+
+def config_from_checkpoint(source: Path, overrides: list[str]) -> Any:
+    """The config a run was trained with (from its last checkpoint), with --set overrides."""
+    from mgectl.config.experiment import validate_config
+    from mgectl.config.overrides import apply_overrides
+    from mgectl.train.rundir import find_checkpoint
+
+    path = find_checkpoint(Path(source), ("last",))
+    raw = apply_overrides(load_checkpoint(path)["config"], overrides)
+    return validate_config(raw, source=f"{path} (the run's config)")

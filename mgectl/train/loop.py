@@ -1,0 +1,407 @@
+"""The training loop: batches -> forward -> loss -> backward -> finite check -> step, as events."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import engine.random
+from engine.autodiff import GradManager
+from engine.core.device import Device
+from mgectl.build.builder import Built, build
+from mgectl.build.losses import predicted_classes
+from mgectl.build.models import LinearRegression, describe_model, parameter_count
+from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
+from mgectl.report import plots
+from mgectl.train import parallel
+from mgectl.train.batches import Batch, Batches
+from mgectl.train.checkpoint import save_checkpoint, snapshot
+from mgectl.train.device import describe_device, on_device
+from mgectl.train.divergence import NonFiniteError, diverged, first_nonfinite
+from mgectl.train.evaluate import EvalSet, Monitor, evaluate, fitted_curve
+from mgectl.train.events import (
+    Broadcast,
+    CheckpointSaved,
+    EpochEnd,
+    Reporter,
+    RunEnd,
+    RunStart,
+    StepEnd,
+)
+from mgectl.train.rundir import RunDir, append_metrics, rewrite_metrics
+from mgectl.train.setup import open_run, resume_point, stored_config
+
+
+@dataclass
+class RunResult:
+    """How a run ended and where its files are."""
+
+    run_dir: Path
+    status: str
+    history: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    state: dict[str, Any]  # the model's final state_dict
+
+
+class Loop:
+    """One run's training loop and its bookkeeping (history, best, checkpoints)."""
+
+    def __init__(
+        self,
+        cfg: Any,
+        built: Built,
+        device: Device,
+        emit: Reporter,
+        world: parallel.World = parallel.SOLO,
+    ) -> None:
+        self.cfg, self.built, self.device, self.emit = cfg, built, device, emit
+        self.world = world
+        data = built.data
+        batch = parallel.local_batch_size(cfg.train.batch_size, world.size)
+        shard = {"rank": world.rank, "size": world.size}
+        shuffle = cfg.train.shuffle
+        self.batches = Batches(data.x_train, data.y_train, batch, shuffle, device, **shard)
+        self.val = None
+        if data.has_val:
+            self.val = EvalSet.on_device(data.x_val, data.y_val, device, **shard)
+        self.named = list(built.model.named_parameters())
+        params = [p for _, p in self.named]
+        self.gm = GradManager().attach(params, callbacks=world.allreduce_callbacks() or None)
+        stopping = cfg.train.early_stopping
+        default = "val_loss" if data.has_val else "train_loss"
+        self.monitor = Monitor(
+            stopping.monitor if stopping else default, stopping.min_delta if stopping else 0.0
+        )
+        self.config = stored_config(cfg)
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0  # finished epochs
+        self.steps_done = 0
+        self.stopped_early = False
+        self.latest: dict[str, Any] = {}
+        self.best_state: dict[str, Any] | None = None
+        self.best_written: dict[str, Any] | None = None
+
+    # ---- resume ----------------------------------------------------------------------------
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Continue from a checkpoint; hyper-parameters stay those of the config in effect."""
+        built = self.built
+        try:
+            built.model.load_state_dict(saved["model"])
+            # keep the current param_groups (lr, momentum, ...) so a resume may change them;
+            # the per-parameter buffers are what must carry over
+            current = built.optimizer.state_dict()["param_groups"]
+            built.optimizer.load_state_dict(
+                {"param_groups": current, "state": saved["optimizer"]["state"]}
+            )
+        except (KeyError, ValueError, TypeError) as error:
+            raise UserError(f"checkpoint does not fit the model: {error}") from None
+        progress = saved["progress"]
+        self.epoch, self.steps_done = int(progress["epoch"]), int(progress["step"])
+        self.stopped_early = bool(progress["stopped_early"])
+        if progress["monitor"]["monitor"] == self.monitor.key:
+            self.monitor.restore(progress["monitor"])
+        if built.scheduler is not None:
+            built.scheduler.step(self.epoch)  # closed-form schedules: the epoch is the state
+        sampler = self.batches.random_sampler
+        if sampler is not None and saved.get("sampler") is not None:
+            sampler.load_state_dict(saved["sampler"])
+        engine.random.set_state(saved["rng"])
+        self.history = list(saved["history"])
+
+    def progress(self) -> dict[str, Any]:
+        """Where the run stands, for checkpoints."""
+        return {
+            "epoch": self.epoch,
+            "step": self.steps_done,
+            "stopped_early": self.stopped_early,
+            "monitor": self.monitor.state(),
+        }
+
+    def take_snapshot(self) -> dict[str, Any]:
+        """The state after the last finished epoch, kept in memory until it is written."""
+        return snapshot(
+            config=self.config,
+            built=self.built,
+            sampler=self.batches.random_sampler,
+            progress=self.progress(),
+            history=self.history,
+        )
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def train_step(self, batch: Batch, epoch: int, step: int) -> tuple[float, float, int]:
+        """Forward, loss, backward; refuse non-finite values before the optimizer sees them.
+
+        Returns the step's loss, its loss summed over the samples, and how many were right.
+        With several ranks a rank's loss weighs by its share of the step (1 for full batches),
+        so the averaged gradient is the one of the whole global batch.
+        """
+        model, optimizer = self.built.model, self.built.optimizer
+        weight = self.world.size * batch.count / batch.total
+        with self.gm:
+            outputs = model(batch.x)
+            loss = self.built.loss(outputs, batch.y)
+            self.gm.backward(loss if weight == 1.0 else loss * weight)
+        value = loss.item()
+        summed, correct = value * batch.total, 0
+        if self.built.data.task == "classification" and batch.count:
+            predicted = predicted_classes(outputs.numpy(), self.cfg.loss.type)
+            correct = int((predicted == batch.labels).sum())
+        if self.world.distributed:
+            summed, right = self.world.sum([value * batch.count, correct])
+            value, correct = summed / batch.total, int(right)
+        bad = first_nonfinite(self.named)
+        if bad is not None or not math.isfinite(value):
+            raise NonFiniteError(epoch, step, len(self.batches), value, bad)
+        optimizer.step().clear_grad()
+        self.steps_done += 1
+        return value, summed, correct
+
+    def run_epoch(self, epoch: int) -> dict[str, Any]:
+        """Train one epoch and return its metrics record."""
+        started = time.perf_counter()
+        cfg, built = self.cfg, self.built
+        lr = built.optimizer.param_groups[0]["lr"]
+        total, seen, correct = 0.0, 0, 0
+        steps = len(self.batches)
+        for step, batch in enumerate(self.batches, 1):
+            value, summed, right = self.train_step(batch, epoch, step)
+            total += summed
+            seen += batch.total
+            correct += right
+            self.emit(StepEnd(epoch, step, steps, value))
+        self.world.average_buffers(built.model)  # one set of BatchNorm statistics for all ranks
+        record: dict[str, Any] = {"epoch": epoch, "train_loss": total / seen}
+        if built.data.task == "classification":
+            record["train_accuracy"] = correct / seen
+        if self.val is not None:
+            last = epoch == cfg.train.epochs - 1
+            if last or (epoch + 1) % cfg.train.eval_every == 0:
+                combine = self.world.sum if self.world.distributed else None
+                task = built.data.task
+                args = (built.model, self.val, built.loss, cfg.loss.type, task)
+                record.update(evaluate(*args, combine=combine))
+            else:
+                record.update(dict.fromkeys(self.val_keys()))
+        record.update(self.learned_params() or {})
+        record["lr"] = lr
+        record["seconds"] = round(time.perf_counter() - started, 6)
+        return record
+
+    def val_keys(self) -> list[str]:
+        """The validation metrics this task reports."""
+        if self.built.data.task == "classification":
+            return ["val_loss", "val_accuracy"]
+        return ["val_loss", "val_mse", "val_r2"]
+
+    def learned_params(self) -> dict[str, float] | None:
+        """w and b of the tutorial's linear model (shown per epoch and in the summary)."""
+        model = self.built.model
+        if isinstance(model, LinearRegression):
+            return {"w": float(model.w.item()), "b": float(model.b.item())}
+        return None
+
+    def end_epoch(self, record: dict[str, Any], run: RunDir) -> bool:
+        """Book an epoch: schedule, monitor, snapshot, metrics line, checkpoint; True to stop."""
+        train = self.cfg.train
+        if self.built.scheduler is not None:
+            self.built.scheduler.step()
+        self.epoch = record["epoch"] + 1
+        improved = self.monitor.update(record)
+        stop = (
+            train.early_stopping is not None and self.monitor.wait >= train.early_stopping.patience
+        )
+        self.stopped_early = stop
+        self.history.append(record)
+        # the snapshot comes before the metrics line: an interrupt in between is repaired
+        # from the snapshot's history, never the other way round
+        self.latest = self.take_snapshot()
+        if improved:
+            self.best_state = self.latest
+        if self.world.is_main:  # rank 0 alone writes the run directory
+            append_metrics(run, record)
+            if train.checkpoint_every and self.epoch % train.checkpoint_every == 0:
+                self.save(run)
+        last = self.epoch == train.epochs or stop
+        logged = last or record["epoch"] == 0 or self.epoch % train.log_every == 0
+        self.emit(EpochEnd(record, train.epochs, logged))
+        return stop
+
+    def save(self, run: RunDir) -> None:
+        """Write the latest snapshot as last, and the best one if it changed since."""
+        save_checkpoint(self.latest, run.checkpoint("last"))
+        self.emit(CheckpointSaved(run.checkpoint("last"), "last", self.latest["progress"]["epoch"]))
+        if self.best_state is not None and self.best_state is not self.best_written:
+            save_checkpoint(self.best_state, run.checkpoint("best"))
+            self.best_written = self.best_state
+            epochs = self.best_state["progress"]["epoch"]
+            self.emit(CheckpointSaved(run.checkpoint("best"), "best", epochs))
+
+    def run(self, run: RunDir, resumed_from: Path | None, draw: bool) -> RunResult:
+        """Train from self.epoch to train.epochs; Ctrl-C and NaN end it with a checkpoint."""
+        cfg = self.cfg
+        started = time.perf_counter()
+        self.emit(self.start_event(run, resumed_from))
+        self.latest = self.take_snapshot()
+        status = "completed"
+        try:
+            # NaN/inf are detected and reported once, by name; NumPy's warnings would only
+            # scatter "overflow encountered" lines above that message
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(self.epoch, cfg.train.epochs):
+                    if self.end_epoch(self.run_epoch(epoch), run):
+                        status = "early_stopped"
+                        break
+        except KeyboardInterrupt:
+            self.finish(run, "interrupted", started, draw=False)
+            raise TrainingInterruptedError(
+                f"training stopped after {self.epoch} finished epoch(s); "
+                f"{run.checkpoint('last')} holds them",
+                hint=f"continue with: mgectl train --resume {run.path}",
+            ) from None
+        except NonFiniteError as bad:
+            self.finish(run, "diverged", started, draw=False)
+            lr = self.built.optimizer.param_groups[0]["lr"]
+            raise diverged(bad, lr, run.checkpoint("last"), self.epoch) from None
+        self.finish(run, status, started, draw)
+        return RunResult(
+            run.path, status, self.history, self.monitor.state(), self.built.model.state_dict()
+        )
+
+    def finish(self, run: RunDir, status: str, started: float, draw: bool) -> None:
+        """Write checkpoints (and plots), then tell the reporters how the run ended."""
+        if not self.world.is_main:
+            return  # rank 0 writes and reports for every rank
+        self.save(run)
+        if status in ("interrupted", "diverged"):
+            rewrite_metrics(run, self.latest["history"])
+        if draw and self.history:
+            self.draw(run)
+        files = {"run": run.path, "metrics": run.metrics, "last": run.checkpoint("last")}
+        if run.checkpoint("best").exists():
+            files["best"] = run.checkpoint("best")
+        for picture in sorted(run.plots.glob("*.png")) if run.plots.is_dir() else []:
+            files[picture.stem] = picture
+        self.emit(
+            RunEnd(
+                status,
+                self.epoch,
+                self.cfg.train.epochs,
+                self.history[-1] if self.history else None,
+                self.monitor.state(),
+                self.learned_params(),
+                files,
+                time.perf_counter() - started,
+            )
+        )
+
+    def draw(self, run: RunDir) -> None:
+        """plots/loss.png, and plots/fit.png for regression on one feature."""
+        run.plots.mkdir(exist_ok=True)
+        plots.loss_plot(self.history, run.plots / "loss.png", self.cfg.name)
+        data = self.built.data
+        if data.task == "regression" and data.shape.features == 1:
+            x, y, curve_x, curve_y = fitted_curve(self.built.model, data, self.device)
+            plots.fit_plot(x, y, curve_x, curve_y, run.plots / "fit.png", self.cfg.name)
+
+    def start_event(self, run: RunDir, resumed_from: Path | None) -> RunStart:
+        """The header: what trains where, on how much data."""
+        data, model = self.built.data, self.built.model
+        sample = data.sample_shape
+        features = (
+            f"images {'x'.join(map(str, sample))}"
+            if len(sample) == 3
+            else f"{data.shape.features} feature{'s' if data.shape.features != 1 else ''}"
+        )
+        if data.num_classes:
+            features += f", {data.num_classes} classes"
+        keys = ["train_loss"]
+        if data.task == "classification":
+            keys.append("train_accuracy")
+        if self.val is not None:
+            # with an mse loss, val_mse repeats val_loss: the table shows it once
+            keys += [k for k in self.val_keys() if k != "val_mse" or self.cfg.loss.type != "mse"]
+        params = self.learned_params()
+        return RunStart(
+            name=self.cfg.name,
+            run_dir=run.path,
+            device=describe_device(self.cfg.device, self.device) + self.world.describe(),
+            model=describe_model(model, self.cfg.model.type),
+            parameters=parameter_count(model),
+            task=data.task,
+            train_size=len(data.y_train),
+            val_size=len(data.y_val),
+            features=features,
+            epochs=self.cfg.train.epochs,
+            start_epoch=self.epoch,
+            steps_per_epoch=len(self.batches),
+            metric_keys=tuple(keys),
+            param_keys=tuple(params or ()),
+            resumed_from=resumed_from,
+        )
+
+
+def train(
+    cfg: Any,
+    *,
+    config_path: Path | None = None,
+    output_dir: Path | None = None,
+    resume: Path | None = None,
+    quiet: bool = False,
+    reporters: list[Reporter] | None = None,
+    console: Any = None,
+    plots: bool = True,
+) -> RunResult:
+    """Train CFG into a new run directory, or continue the run RESUME points at.
+
+    Under mpirun every rank calls this: rank 0 prints and writes the run directory, and a
+    user error is raised on every rank but printed once.
+    """
+    world, device_name = parallel.join(cfg.device)
+    try:
+        return _train(cfg, world, device_name, output_dir, resume, quiet, reporters, console, plots)
+    except UserError as error:
+        if world.is_main or isinstance(error, parallel.QuietExitError):
+            raise
+        # every rank diverges at the same step: let rank 0 write, report and set the status
+        lockstep = isinstance(error, TrainingDivergedError)
+        raise parallel.QuietExitError(0 if lockstep else error.exit_code) from None
+
+
+def _train(
+    cfg: Any,
+    world: parallel.World,
+    device_name: str,
+    output_dir: Path | None,
+    resume: Path | None,
+    quiet: bool,
+    reporters: list[Reporter] | None,
+    console: Any,
+    plots: bool,
+) -> RunResult:
+    """train() on this rank of WORLD."""
+    from mgectl.report.console import ConsoleReporter
+
+    saved, source = world.agreed(lambda: resume_point(resume, stored_config(cfg), cfg))
+    if world.distributed and console is None:
+        console = parallel.rank_console()
+    shown = [ConsoleReporter(console=console, quiet=quiet), *(reporters or [])]
+    emit = Broadcast(shown if world.is_main else [])  # the other ranks say nothing
+    with on_device(device_name) as device:
+
+        def setup() -> Loop:
+            engine.random.seed(cfg.seed)  # before build(): model initialisation draws from it
+            loop = Loop(cfg, build(cfg), device, emit, world)
+            if saved is not None:
+                loop.restore(saved)
+            return loop
+
+        loop = world.agreed(setup)
+        world.broadcast_state(loop.built.model)  # every rank starts from rank 0's weights
+        world.split_random()
+        run = world.agreed(lambda: open_run(world, cfg, source, output_dir, loop.history))
+        return loop.run(run, source, draw=plots and world.is_main)
