@@ -1,15 +1,21 @@
-"""Automatic differentiation: GradManager, and check_grad, the finite-difference checker."""
+"""Automatic differentiation: GradManager, and the finite-difference checkers (check.py)."""
 
 from typing import Any
 
 from .grad_manager import GradManager
 
-__all__ = ["GradCheckResult", "GradManager", "check_grad", "check_primitive"]
+__all__ = [
+    "GradCheckResult",
+    "GradManager",
+    "check_grad",
+    "check_parameters",
+    "check_primitive",
+]
 
 
 def __getattr__(name: str) -> Any:
     # The checker is a tool, not part of training: load it on first use to keep imports fast.
-    if name in ("GradCheckResult", "check_grad", "check_primitive"):
+    if name in ("GradCheckResult", "check_grad", "check_parameters", "check_primitive"):
         from . import check
 
         return getattr(check, name)

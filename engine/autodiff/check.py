@@ -1,9 +1,11 @@
-"""Finite-difference gradient checking: `check_grad` for any function, `check_primitive` per op.
+"""Finite-difference gradient checking: `check_grad` for any function, `check_primitive` per op,
+`check_parameters` for a model's loss.
 
 The analytic gradient is the VJP the engine computes through a GradManager for a random
 cotangent `c`; the numeric one is the central difference of the scalar `<c, fn(x)>`,
 one input element at a time. An element passes when |analytic - numeric| <= atol +
-rtol * |numeric| (torch.autograd.gradcheck's rule).
+rtol * |numeric| (torch.autograd.gradcheck's rule). The tolerance defaults, the seeded
+generators and the kink rule live here once; callers (tests, `mgectl verify-gradients`) ask.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import inspect
 import math
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,41 @@ DEFAULT_TOLERANCES: dict[str, tuple[float, float, float]] = {
     "float64": (1e-6, 1e-5, 1e-4),
     "float32": (1e-3, 1e-2, 1e-2),
 }
+
+
+def tolerances(
+    dtype: Any = "float64",
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+) -> tuple[float, float, float]:
+    """(eps, atol, rtol): DTYPE's defaults for those not given."""
+    name = np.dtype(dtype).name
+    if name not in DEFAULT_TOLERANCES:
+        raise ValueError(
+            f"no default gradient-check tolerances for {name}; use one of "
+            + ", ".join(DEFAULT_TOLERANCES)
+        )
+    d_eps, d_atol, d_rtol = DEFAULT_TOLERANCES[name]
+    return (
+        d_eps if eps is None else eps,
+        d_atol if atol is None else atol,
+        d_rtol if rtol is None else rtol,
+    )
+
+
+def json_float(x: float) -> float | str | None:
+    """NaN -> None and infinities -> 'inf'/'-inf', so a report is valid JSON."""
+    if math.isnan(x):
+        return None
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def primitive_rng(name: str, seed: int = 0) -> np.random.Generator:
+    """The generator checking NAME (a primitive, a parameter) draws from: fixed by (seed, name)."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
 class GradCheckError(AssertionError):
@@ -280,22 +317,14 @@ class InputSummary:
         return {
             "input": self.name,
             "cases": self.cases,
-            "max_abs_error": _finite(self.max_abs),
-            "max_rel_error": _finite(self.max_rel),
+            "max_abs_error": json_float(self.max_abs),
+            "max_rel_error": json_float(self.max_rel),
             "worst_case": self.worst_case,
             "worst_index": list(self.worst_index) if self.worst_index is not None else None,
-            "analytic": _finite(self.analytic),
-            "numeric": _finite(self.numeric),
+            "analytic": json_float(self.analytic),
+            "numeric": json_float(self.numeric),
             "passed": self.passed,
         }
-
-
-def _finite(x: float) -> float | str | None:
-    if math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
 
 
 @dataclass
@@ -405,10 +434,7 @@ def check_primitive(
     differentiated; points flagged by `prim.kinks` are nudged away (or the case skipped).
     """
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
-    d_eps, d_atol, d_rtol = DEFAULT_TOLERANCES[np.dtype(dtype).name]
-    eps = d_eps if eps is None else eps
-    atol = d_atol if atol is None else atol
-    rtol = d_rtol if rtol is None else rtol
+    eps, atol, rtol = tolerances(dtype, eps, atol, rtol)
     start = time.perf_counter()
     result = PrimitiveCheck(prim.name, "pass")
     if not prim.differentiable:
@@ -489,6 +515,199 @@ def check_registry(
     ]
 
 
-def primitive_rng(name: str, seed: int = 0) -> np.random.Generator:
-    """The generator a primitive's check draws from: fixed by (seed, name), not by run order."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+# ---- check_parameters -----------------------------------------------------------------------
+
+
+@dataclass
+class ParameterCheck:
+    """How one parameter's analytic gradient compared with central differences of the loss."""
+
+    name: str
+    shape: tuple[int, ...]
+    size: int
+    entries: int = 0  # elements compared
+    kinks: int = 0  # of those, elements on a kink (compared with a one-sided slope)
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    worst_index: tuple[int, ...] | None = None
+    analytic: float = math.nan
+    numeric: float = math.nan
+    seconds: float = 0.0
+    passed: bool = True
+
+    @property
+    def status(self) -> str:
+        """'pass' or 'FAIL'."""
+        return "pass" if self.passed else "FAIL"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "parameter": self.name,
+            "shape": list(self.shape),
+            "size": self.size,
+            "entries": self.entries,
+            "kinks": self.kinks,
+            "max_abs_error": json_float(self.max_abs),
+            "max_rel_error": json_float(self.max_rel),
+            "worst_index": None if self.worst_index is None else list(self.worst_index),
+            "analytic": json_float(self.analytic),
+            "numeric": json_float(self.numeric),
+            "seconds": round(self.seconds, 4),
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class ParameterChecks:
+    """What `check_parameters` found: the loss at the point, the settings, one row per parameter."""
+
+    loss: float
+    eps: float
+    atol: float
+    rtol: float
+    parameters: list[ParameterCheck] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every parameter's gradient matched."""
+        return all(p.passed for p in self.parameters)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the parameters whose gradient did not match."""
+        return [p.name for p in self.parameters if not p.passed]
+
+
+def sample_entries(name: str, size: int, k: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted flat indices to check: all when K is None or SIZE <= K, else K drawn by NAME."""
+    if k is None or size <= k:
+        return np.arange(size)
+    return np.sort(primitive_rng(name, seed).choice(size, size=k, replace=False))
+
+
+def cast_in_place(tensors: Iterable[Tensor], dtype: Any) -> int:
+    """Give each float tensor DTYPE in place and return how many changed.
+
+    The Tensor objects stay (optimizers and GradManagers holding them keep working); only
+    their arrays are replaced. This is how a check runs a float32 model in float64.
+    """
+    dtype = np.dtype(dtype)
+    changed = 0
+    for tensor in tensors:
+        if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+            tensor._data = tensor._data.astype(dtype)
+            changed += 1
+    return changed
+
+
+def kink_slope(
+    analytic: float, central: float, right: float, left: float, atol: float, rtol: float
+) -> float | None:
+    """The one-sided slope to compare with when the element sits on a kink, else None.
+
+    On a kink (ReLU at 0, a max-pooling tie) the central difference averages two one-sided
+    slopes; an element that fails the central comparison while the slopes jump, and whose
+    analytic value matches one side, is compared with that side.
+    """
+    tol = atol + rtol * abs(central)
+    if abs(analytic - central) <= tol or abs(right - left) <= tol:
+        return None  # the central difference agrees, or there is no slope jump
+    side = min((right, left), key=lambda s: abs(analytic - s))
+    return side if abs(analytic - side) <= atol + rtol * abs(side) else None
+
+
+def _slopes(
+    loss_at: Callable[[], float], data: Any, index: tuple[int, ...], eps: float, base: float
+) -> tuple[float, float, float]:
+    """(central, right, left) difference quotients of the loss in one element of DATA."""
+    orig = data[index].copy()
+    data[index] = orig + eps
+    plus = loss_at()
+    data[index] = orig - eps
+    minus = loss_at()
+    data[index] = orig
+    return (plus - minus) / (2 * eps), (plus - base) / eps, (base - minus) / eps
+
+
+def _check_one(
+    name: str,
+    param: Tensor,
+    grad: np.ndarray,
+    loss_at: Callable[[], float],
+    base: float,
+    indices: np.ndarray,
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> ParameterCheck:
+    """Compare GRAD with central differences of LOSS_AT at INDICES of PARAM."""
+    started = time.perf_counter()
+    shape = tuple(int(n) for n in param.shape)
+    row = ParameterCheck(name, shape, int(param.size), entries=len(indices))
+    analytic = np.empty(len(indices))
+    numeric = np.empty(len(indices))
+    data = param._data  # perturbed in place and restored element by element
+    for i, flat in enumerate(indices):
+        index = tuple(int(j) for j in np.unravel_index(int(flat), shape))
+        a = float(grad[index])
+        central, right, left = _slopes(loss_at, data, index, eps, base)
+        side = kink_slope(a, central, right, left, atol, rtol)
+        row.kinks += int(side is not None)
+        analytic[i], numeric[i] = a, central if side is None else side
+    if len(indices):
+        found = compare(analytic, numeric, atol, rtol, name=name)
+        worst = int(indices[found.worst_index[0]])
+        row.max_abs, row.max_rel, row.passed = found.max_abs, found.max_rel, found.passed
+        row.worst_index = tuple(int(j) for j in np.unravel_index(worst, shape))
+        row.analytic, row.numeric = found.analytic, found.numeric
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+def check_parameters(
+    loss_fn: Callable[[], Tensor],
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]],
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+    entries: int | None = None,
+) -> ParameterChecks:
+    """Compare the gradient of the scalar `loss_fn()` with central differences, per parameter.
+
+    `params` are (name, tensor) pairs, e.g. `model.named_parameters()`; each is perturbed in
+    place and restored. Up to `entries` elements per parameter are compared (drawn by (seed,
+    name); all when None). Kinks get the one-sided slope (`kink_slope`). Tolerances default
+    to the parameters' precision (float32's when any parameter is float32).
+    """
+    named = list(params.items()) if isinstance(params, Mapping) else list(params)
+    if entries is not None and entries < 1:
+        raise ValueError(f"entries must be >= 1 or None, got {entries}")
+    widest = "float64" if all(p.dtype == np.float64 for _, p in named) else "float32"
+    eps, atol, rtol = tolerances(widest, eps, atol, rtol)
+    held = [p.grad for _, p in named]  # backward adds to .grad: start from none, then restore
+    for _, p in named:
+        p.grad = None
+    gm = GradManager().attach([p for _, p in named])
+    with gm:
+        gm.backward(loss_fn())
+    grads = {
+        n: np.zeros(p.shape) if p.grad is None else p.grad.numpy().astype(np.float64)
+        for n, p in named
+    }
+    for (_, p), g in zip(named, held, strict=True):
+        p.grad = g
+
+    def loss_at() -> float:
+        return float(loss_fn().numpy())
+
+    base = loss_at()
+    result = ParameterChecks(base, eps, atol, rtol)
+    for name, param in named:
+        indices = sample_entries(name, int(param.size), entries, seed)
+        result.parameters.append(
+            _check_one(name, param, grads[name], loss_at, base, indices, eps, atol, rtol)
+        )
+    return result

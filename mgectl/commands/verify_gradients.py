@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,11 +18,6 @@ EPILOG = examples(
     "mgectl verify-gradients --seed 3 --json gradients.json",
     "mgectl verify-gradients configs/spirals_mlp.yaml",
     "mgectl verify-gradients configs/images_cnn.yaml --set model.channels=[4] --entries 64",
-)
-DTYPES = ("float64", "float32")
-FLOAT32_WARNING = (
-    "warning: float32 central differences are noisy (tolerances loosened); "
-    "float64 is the trustworthy check"
 )
 
 
@@ -43,123 +36,22 @@ def select_primitives(patterns: list[str], registry: dict[str, Any]) -> list[str
     return [n for n in registry if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
-def _fmt(x: float) -> str:
-    return "-" if x != x else f"{x:.1e}"  # x != x: NaN
-
-
-def _fmt_value(x: float) -> str:
-    return "-" if x != x else f"{x:.6g}"
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f}"
-
-
-def _status_text(status: str, ok: bool) -> str:
-    colour = "green" if ok else "red"
-    return f"[{colour}]{status}[/{colour}]"
-
-
-def render_table(results: list[Any], title: str) -> Any:
-    """A rich Table with one row per (primitive, input)."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for name, justify in [
-        ("op", "left"),
-        ("input", "left"),
-        ("cases", "right"),
-        ("max abs err", "right"),
-        ("max rel err", "right"),
-        ("worst: case, index", "left"),
-        ("analytic", "right"),
-        ("numeric", "right"),
-        ("ms", "right"),
-        ("status", "left"),
-    ]:
-        table.add_column(name, justify=justify, no_wrap=name in ("op", "input", "status"))
-    for r in results:
-        if not r.inputs:
-            table.add_row(
-                r.name,
-                "-",
-                str(r.cases),
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                _ms(r.seconds),
-                _status_text(r.status, r.passed),
-            )
-            continue
-        for i, row in enumerate(r.inputs):
-            worst = "-" if row.worst_case is None else f"#{row.worst_case} {row.worst_index}"
-            if r.status == "pass":
-                status = "pass"
-            elif row.passed:
-                status = r.status  # this input matched; the op failed another check
-            else:
-                status = "FAIL"
-            table.add_row(
-                r.name if i == 0 else "",
-                row.name,
-                str(row.cases),
-                _fmt(row.max_abs),
-                _fmt(row.max_rel),
-                worst,
-                _fmt_value(row.analytic),
-                _fmt_value(row.numeric),
-                _ms(r.seconds) if i == 0 else "",
-                _status_text(status, r.passed and row.passed),
-            )
-    return table
-
-
 def _tolerances(
     dtype: str, eps: float | None, atol: float | None, rtol: float | None
 ) -> tuple[float, float, float]:
-    """The (eps, atol, rtol) to use: the dtype's defaults for those not given, validated."""
-    from engine.autodiff.check import DEFAULT_TOLERANCES
+    """The (eps, atol, rtol) to use: the engine's defaults for DTYPE where not given, validated."""
+    from engine.autodiff.check import DEFAULT_TOLERANCES, tolerances
     from mgectl.errors import UserError
 
-    if dtype not in DTYPES:
-        raise UserError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    d_eps, d_atol, d_rtol = DEFAULT_TOLERANCES[dtype]
-    eps = d_eps if eps is None else eps
-    atol = d_atol if atol is None else atol
-    rtol = d_rtol if rtol is None else rtol
+    if dtype not in DEFAULT_TOLERANCES:
+        raise UserError(f"--dtype must be one of {', '.join(DEFAULT_TOLERANCES)}, got {dtype!r}")
+    eps, atol, rtol = tolerances(dtype, eps, atol, rtol)
     for flag, value in (("--eps", eps), ("--atol", atol), ("--rtol", rtol)):
         if not value >= 0 or (flag == "--eps" and value == 0):
             raise UserError(
                 f"{flag} must be {'positive' if flag == '--eps' else '>= 0'}, got {value}"
             )
     return eps, atol, rtol
-
-
-def _consoles(dtype: str) -> tuple[Any, Any]:
-    """(stdout, stderr) rich consoles; warns on stderr about float32."""
-    from rich.console import Console
-
-    out = Console(file=sys.stdout, highlight=False)
-    if not out.is_terminal:  # CI logs and pipes: wide enough that rows never wrap
-        out = Console(file=sys.stdout, highlight=False, width=150)
-    err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
-    if dtype == "float32":
-        err.print(f"[yellow]{FLOAT32_WARNING}[/yellow]")
-    return out, err
-
-
-def _write_json(path: Path, report: dict, err: Any) -> None:
-    """Write REPORT to PATH as indented JSON (a UserError when that fails)."""
-    from mgectl.errors import UserError
-
-    try:
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"{path}: cannot write: {error.strerror or error}") from None
-    err.print(f"wrote {path}")
 
 
 def verify_gradients(
@@ -216,8 +108,9 @@ def verify_primitives(
     import engine  # noqa: F401  (fills the registry)
     from engine.autodiff.check import check_primitive, primitive_rng
     from engine.core.op import REGISTRY
+    from mgectl.report.gradients import consoles, primitives_report, settings_text, write_json
 
-    out, err = _consoles(dtype)
+    out, err = consoles(dtype)
     names = select_primitives(list(op or []), REGISTRY)
     no_grad = [n for n in names if not REGISTRY[n].differentiable]
     started = time.perf_counter()
@@ -229,78 +122,12 @@ def verify_primitives(
         if REGISTRY[n].differentiable
     ]
     wall = time.perf_counter() - started
-
-    passed = [r for r in results if r.status == "pass"]
-    unchecked = [r for r in results if r.status == "unchecked"]
-    failed = [r for r in results if r.status not in ("pass", "unchecked")]
-    settings = f"{dtype}, eps={eps:g}, atol={atol:g}, rtol={rtol:g}, seed={seed}"
-    if results:
-        out.print(render_table(results, f"Gradient check ({settings})"))
-    for r in results:
-        for problem in r.problems:
-            out.print(f"[red]{r.name}[/red]: {problem}", highlight=False)
-    ok = not failed and not unchecked
-    summary = (
-        f"{len(results)} primitives checked: {len(passed)} passed, {len(failed)} failed, "
-        f"{len(unchecked)} unchecked; {len(no_grad)} without gradient skipped; {wall:.2f} s"
-    )
-    out.print(f"[{'green' if ok else 'red'}]{summary}[/]")
-
+    settings = settings_text(dtype, eps, atol, rtol, seed)
+    report = primitives_report(out, results, no_grad, settings, wall)
     if json_out is not None:
-        report = {
-            "passed": ok,
-            "dtype": dtype,
-            "eps": eps,
-            "atol": atol,
-            "rtol": rtol,
-            "seed": seed,
-            "seconds": round(wall, 4),
-            "summary": {
-                "checked": len(results),
-                "passed": len(passed),
-                "failed": [r.name for r in failed],
-                "unchecked": [r.name for r in unchecked],
-                "not_differentiable": no_grad,
-            },
-            "ops": [r.to_dict() for r in results],
-        }
-        _write_json(json_out, report, err)
-    return 0 if ok else 1
-
-
-def render_parameter_table(rows: list[Any], title: str) -> Any:
-    """A rich Table with one row per model parameter, styled like the primitive table."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for name, justify in [
-        ("parameter", "left"),
-        ("shape", "left"),
-        ("entries", "right"),
-        ("max abs err", "right"),
-        ("max rel err", "right"),
-        ("worst index", "left"),
-        ("analytic", "right"),
-        ("numeric", "right"),
-        ("ms", "right"),
-        ("status", "left"),
-    ]:
-        table.add_column(name, justify=justify, no_wrap=name in ("parameter", "shape", "status"))
-    for r in rows:
-        table.add_row(
-            r.name,
-            str(r.shape),
-            f"{r.entries}/{r.size}",
-            _fmt(r.max_abs),
-            _fmt(r.max_rel),
-            "-" if r.worst_index is None else str(r.worst_index),
-            _fmt_value(r.analytic),
-            _fmt_value(r.numeric),
-            _ms(r.seconds),
-            _status_text(r.status, r.passed),
-        )
-    return table
+        settings_json = {"dtype": dtype, "eps": eps, "atol": atol, "rtol": rtol, "seed": seed}
+        write_json(json_out, {"passed": report["passed"], **settings_json, **report}, err)
+    return 0 if report["passed"] else 1
 
 
 def verify_config(
@@ -317,10 +144,11 @@ def verify_config(
 ) -> int:
     """Check the gradient of CONFIG's loss for every model parameter; one row per parameter."""
     from mgectl.config.experiment import load_config
+    from mgectl.report.gradients import config_report, consoles, write_json
     from mgectl.tools.gradcheck import DEFAULT_BATCH, DEFAULT_ENTRIES, check_config
 
     cfg = load_config(config, overrides)
-    out, err = _consoles(dtype)
+    out, err = consoles(dtype)
     result = check_config(
         cfg,
         eps=eps,
@@ -331,38 +159,9 @@ def verify_config(
         batch=DEFAULT_BATCH if batch is None else batch,
         dtype=dtype,
     )
-    out.print(f"model: {result.model}")
-    out.print(
-        f"loss: {result.loss_type} = {result.loss:.6g} on {result.rows} training rows "
-        f"(device {result.device})"
-    )
-    if result.dropout_layers:
-        out.print(
-            f"{result.dropout_layers} Dropout layer(s) in eval mode (a random mask would make "
-            "the loss random); batch norm uses the batch's statistics"
-        )
-    settings = f"{dtype}, eps={eps:g}, atol={atol:g}, rtol={rtol:g}, seed={seed}"
-    out.print(render_parameter_table(result.parameters, f"Gradient check of {config} ({settings})"))
-    for r in result.parameters:
-        if r.kinks:
-            out.print(
-                f"[yellow]{r.name}[/yellow]: {r.kinks} of {r.entries} entries sit on a kink "
-                "(ReLU or max pooling at a tie); compared with the one-sided slope the analytic "
-                "gradient follows"
-            )
-    checked = sum(r.entries for r in result.parameters)
-    total = sum(r.size for r in result.parameters)
-    failed = result.failed
-    summary = (
-        f"{len(result.parameters)} parameters checked ({checked:,} of {total:,} entries): "
-        f"{len(result.parameters) - len(failed)} passed, {len(failed)} failed; "
-        f"{result.seconds:.2f} s"
-    )
-    out.print(f"[{'green' if result.passed else 'red'}]{summary}[/]")
-    if failed:
-        out.print(f"[red]gradient mismatch in: {', '.join(failed)}[/red]")
+    config_report(out, result, config)
     if json_out is not None:
-        _write_json(json_out, {"config": str(config), **result.to_dict()}, err)
+        write_json(json_out, {"config": str(config), **result.to_dict()}, err)
     return 0 if result.passed else 1
 
 
