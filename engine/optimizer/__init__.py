@@ -1,9 +1,11 @@
 """engine.optimizer (import as optim): optimizers that update Parameters from their grads."""
 
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW
+from .clip_grad import clip_grad_norm, clip_grad_value
 from .lr_scheduler import CosineAnnealingLR, LinearWarmup, LRScheduler, MultiStepLR, StepLR
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -11,6 +13,7 @@ from .sgd import SGD
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -21,5 +24,7 @@ __all__ = [
     "Optimizer",
     "RMSprop",
     "StepLR",
+    "clip_grad_norm",
+    "clip_grad_value",
     "lr_scheduler",
 ]

@@ -28,8 +28,11 @@ class Optimizer:
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
-            if not isinstance(p, Tensor):
-                raise TypeError(f"optimizers update Tensors/Parameters, got {type(p).__name__}")
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    "optimizer can only optimize Parameters, but one of the params is "
+                    f"{type(p).__name__}: wrap it as mge.Parameter(...)"
+                )
             if p.dtype.kind != "f":
                 raise TypeError(f"cannot optimize a tensor of dtype {p.dtype}: it must be float")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -59,7 +62,7 @@ class Optimizer:
                 state = self._state.get(id(param))
                 if state is None:
                     state = self._state[id(param)] = {}
-                self._update(param._data, grad._data, group, state)
+                self._update(_in_place(param), _as_array(param, grad._data), group, state)
         return self
 
     def _update(self, param: Any, grad: Any, group: dict, state: dict) -> None:
@@ -148,6 +151,21 @@ def next_step(state: dict) -> int:
     """Increment and return the per-parameter step count (accepts MegEngine's 0-d float array)."""
     step = state["step"] = int(state.get("step", 0)) + 1
     return step
+
+
+def _as_array(p: Tensor, data: Any) -> Any:
+    """`data` as an array of p's namespace: NumPy math on 0-d arrays gives scalars, which have
+    no in-place operators, so `buf += g` would rebind a name instead of updating the buffer."""
+    return p._device.xp.asarray(data)
+
+
+def _in_place(p: Tensor) -> Any:
+    """p's data as an array that in-place updates can change (a 0-d result may be a scalar)."""
+    data = p._data
+    array = _as_array(p, data)
+    if array is not data:
+        p._data = array
+    return array
 
 
 def _to_host(p: Tensor, value: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, buffer
 
 
 class SGD(Optimizer):
@@ -40,11 +40,8 @@ class SGD(Optimizer):
         if wd:
             grad = grad + wd * param
         if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
-            else:
-                buf *= momentum
-                buf += grad
+            buf = buffer(state, "momentum_buffer", param)  # zeros first, as MegEngine: v = g
+            buf *= momentum
+            buf += grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= lr * grad
