@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,9 @@ class Monitor:
         """Look at RECORD's value (if it has one this epoch); True when it is a new best."""
         value = record.get(self.key)
         if value is None:
+            return False
+        if not math.isfinite(value):  # a NaN/inf metric is never a best value
+            self.wait += 1
             return False
         gain = value - self.best if self.best is not None else None
         if gain is not None and not self.maximize:

@@ -22,7 +22,12 @@ from mgectl.train import parallel
 from mgectl.train.batches import Batch, Batches
 from mgectl.train.checkpoint import save_checkpoint, snapshot
 from mgectl.train.device import describe_device, on_device
-from mgectl.train.divergence import NonFiniteError, diverged, first_nonfinite
+from mgectl.train.divergence import (
+    NonFiniteError,
+    diverged,
+    first_nonfinite,
+    first_nonfinite_state,
+)
 from mgectl.train.evaluate import EvalSet, Monitor, evaluate, fitted_curve
 from mgectl.train.events import (
     Broadcast,
@@ -208,6 +213,7 @@ class Loop:
     def end_epoch(self, record: dict[str, Any], run: RunDir) -> bool:
         """Book an epoch: schedule, monitor, snapshot, metrics line, checkpoint; True to stop."""
         train = self.cfg.train
+        self.check_state(record)
         if self.built.scheduler is not None:
             self.built.scheduler.step()
         self.epoch = record["epoch"] + 1
@@ -230,6 +236,19 @@ class Loop:
         logged = last or record["epoch"] == 0 or self.epoch % train.log_every == 0
         self.emit(EpochEnd(record, train.epochs, logged))
         return stop
+
+    def check_state(self, record: dict[str, Any]) -> None:
+        """Refuse an epoch whose steps left a parameter or optimizer buffer NaN/inf.
+
+        The loss and gradient checks run before each step; this one runs after the epoch's
+        last step, before anything of the epoch is committed (history, monitor, snapshot).
+        """
+        built = self.built
+        state = {"model": built.model.state_dict(), "optimizer": built.optimizer.state_dict()}
+        bad = first_nonfinite_state(state)
+        if bad is not None:
+            steps = len(self.batches)
+            raise NonFiniteError(record["epoch"], steps, steps, record["train_loss"], None, bad)
 
     def save(self, run: RunDir) -> None:
         """Write the latest snapshot as last, and the best one if it changed since."""
@@ -264,6 +283,8 @@ class Loop:
                 hint=f"continue with: mgectl train --resume {run.path}",
             ) from None
         except NonFiniteError as bad:
+            # the live weights may already hold the NaN/inf: show and keep the last good ones
+            self.built.model.load_state_dict(self.latest["model"])
             self.finish(run, "diverged", started, draw=False)
             lr = self.built.optimizer.param_groups[0]["lr"]
             raise diverged(bad, lr, run.checkpoint("last"), self.epoch) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -71,8 +72,15 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def metrics_line(record: dict[str, Any]) -> str:
-    """One metrics.jsonl line (keys in the record's order)."""
-    return json.dumps(record, allow_nan=True) + "\n"
+    """One metrics.jsonl line (keys in the record's order), strict JSON: NaN/inf become null."""
+    return json.dumps({k: _finite_or_none(v) for k, v in record.items()}, allow_nan=False) + "\n"
+
+
+def _finite_or_none(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such a metric is written as null (no value)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
