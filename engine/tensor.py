@@ -286,6 +286,28 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return _F.greater_equal(self, other)
 
+    # logical operators: bool tensors only, as MegEngine
+    def __and__(self, other: Any) -> Tensor:
+        return _F.logical_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _F.logical_and(other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _F.logical_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _F.logical_or(other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _F.logical_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _F.logical_xor(other, self)
+
+    def __invert__(self) -> Tensor:
+        return _F.logical_not(self)
+
     def _assign(self, result: Tensor) -> Tensor:
         """Make this tensor hold `result` (in-place operators keep the object, MegEngine style)."""
         self._data = result._data

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..core.dtype import float32, resolve_dtype
+from ..ops import activation as A
 from ..ops import elementwise as P
+from ..ops import transcendental as T
 from ..tensor import Tensor, apply, apply2
 
 _PY_SCALARS = (int, float, bool)
@@ -156,13 +158,37 @@ less = _comparison(P.less, "Elementwise x < y (bool).")
 less_equal = _comparison(P.less_equal, "Elementwise x <= y (bool).")
 greater = _comparison(P.greater, "Elementwise x > y (bool).")
 greater_equal = _comparison(P.greater_equal, "Elementwise x >= y (bool).")
-logical_and = _comparison(P.logical_and, "Elementwise logical and (bool).")
-logical_or = _comparison(P.logical_or, "Elementwise logical or (bool).")
+
+
+def _bools(name: str, *xs: Any) -> list:
+    """The operands of a logical op: bool tensors (or Python bools), as MegEngine insists."""
+    like = next((x for x in xs if isinstance(x, Tensor)), None)
+    out = []
+    for x in xs:
+        t = x if isinstance(x, Tensor) else as_tensor(x, like)
+        if t.dtype.kind != "b":
+            raise TypeError(f"{name} needs bool tensors, got dtype {t.dtype}")
+        out.append(t)
+    return out
+
+
+def _logical(prim: Any, doc: str) -> Any:
+    def logical(x: Any, y: Any) -> Tensor:
+        return apply(prim, *_bools(prim.name, x, y))
+
+    logical.__name__ = prim.name
+    logical.__doc__ = doc
+    return logical
+
+
+logical_and = _logical(P.logical_and, "Elementwise logical and of bool tensors.")
+logical_or = _logical(P.logical_or, "Elementwise logical or of bool tensors.")
+logical_xor = _logical(P.logical_xor, "Elementwise logical xor of bool tensors.")
 
 
 def logical_not(x: Any) -> Tensor:
-    """Elementwise logical not (bool)."""
-    return apply(P.logical_not, as_tensor(x))
+    """Elementwise logical not of a bool tensor."""
+    return apply(P.logical_not, *_bools("logical_not", x))
 
 
 def isnan(x: Any) -> Tensor:
@@ -210,6 +236,39 @@ sigmoid = _float_unary(P.sigmoid, "Elementwise logistic sigmoid 1 / (1 + e ** -x
 gelu = _float_unary(P.gelu, "Gaussian error linear unit, exact erf form: x * Phi(x).")
 silu = _float_unary(P.silu, "Sigmoid linear unit: x * sigmoid(x).")
 softplus = _float_unary(P.softplus, "Elementwise log(1 + e ** x).")
+erf = _float_unary(T.erf, "Elementwise error function (not in MegEngine 1.13's F; for gelu).")
+sinh = _float_unary(T.sinh, "Elementwise hyperbolic sine.")
+cosh = _float_unary(T.cosh, "Elementwise hyperbolic cosine.")
+asinh = _float_unary(T.asinh, "Elementwise inverse hyperbolic sine.")
+acosh = _float_unary(T.acosh, "Elementwise inverse hyperbolic cosine (NaN below 1).")
+atanh = _float_unary(T.atanh, "Elementwise inverse hyperbolic tangent (+-inf at +-1).")
+hsigmoid = _float_unary(A.hsigmoid, "Hard sigmoid: relu6(x + 3) / 6.")
+
+
+def logaddexp(x: Any, y: Any) -> Tensor:
+    """Elementwise log(e ** x + e ** y), computed without overflow; ints give float32."""
+    x, y = operands(x, y)
+    x = _float(x) if isinstance(x, Tensor) else x
+    y = _float(y) if isinstance(y, Tensor) else y
+    return apply(T.logaddexp, x, y)
+
+
+def logsigmoid(inp: Any) -> Tensor:
+    """log(sigmoid(inp)) = -softplus(-inp), exact for large |inp|."""
+    return neg(softplus(neg(_float(inp))))
+
+
+def relu6(x: Any) -> Tensor:
+    """min(max(x, 0), 6); integer tensors stay integer, as in MegEngine."""
+    return apply(A.relu6, as_tensor(x))
+
+
+def hswish(x: Any) -> Tensor:
+    """Hard swish: x * relu6(x + 3) / 6, for float tensors (MegEngine refuses integers)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"hswish needs a float tensor, got dtype {x.dtype}")
+    return apply(A.hswish, x)
 
 
 def square(x: Any) -> Tensor:

@@ -12,7 +12,21 @@ from ..ops import norm as B
 from ..ops import shape as S
 from ..random import get_rng
 from ..tensor import Tensor, apply
-from .elemwise import _float, as_tensor, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
+from .elemwise import (
+    _float,
+    as_tensor,
+    gelu,
+    hsigmoid,
+    hswish,
+    leaky_relu,
+    logsigmoid,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softplus,
+    tanh,
+)
 from .loss import (
     binary_cross_entropy,
     cross_entropy,
@@ -31,13 +45,17 @@ __all__ = [
     "dropout",
     "gelu",
     "hinge_loss",
+    "hsigmoid",
+    "hswish",
     "l1_loss",
     "leaky_relu",
     "linear",
+    "logsigmoid",
     "logsoftmax",
     "max_pool2d",
     "pad",
     "relu",
+    "relu6",
     "sigmoid",
     "silu",
     "softmax",

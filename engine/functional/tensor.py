@@ -89,9 +89,15 @@ def linspace(
     return _new(np.linspace(start, stop, int(num)).astype(resolve_dtype(dtype)), device)
 
 
-def eye(N: int, M: int | None = None, dtype: Any = "float32", device: Any = None) -> Tensor:  # noqa: N803
-    """A 2-D tensor with ones on the diagonal."""
-    return _new(np.eye(N, M, dtype=resolve_dtype(dtype)), device)
+def eye(N: Any, M: int | None = None, dtype: Any = "float32", device: Any = None) -> Tensor:  # noqa: N803
+    """A 2-D tensor with ones on the diagonal; N may be a shape (rows, cols) as in MegEngine."""
+    rows, cols = N, M
+    if isinstance(N, (tuple, list, Tensor)):
+        shape = _shape_tuple(N)
+        if not 1 <= len(shape) <= 2:
+            raise ValueError(f"eye: the shape {shape} must have 1 or 2 dimensions")
+        rows, cols = shape[0], shape[-1]
+    return _new(np.eye(rows, cols, dtype=resolve_dtype(dtype)), device)
 
 
 def copy(inp: Any, device: Any = None) -> Tensor:
@@ -167,8 +173,15 @@ def squeeze(inp: Any, axis: Any = None) -> Tensor:
 
 
 def broadcast_to(inp: Any, shape: Any) -> Tensor:
-    """inp repeated along new or size-1 axes to shape."""
+    """inp repeated along new or size-1 axes to shape; None keeps that axis's size."""
     inp = as_tensor(inp)
+    if isinstance(shape, (tuple, list)) and any(s is None for s in shape):
+        extra = len(shape) - inp.ndim
+        if any(s is None for s in shape[: builtins.max(extra, 0)]):
+            raise ValueError(
+                f"broadcast_to: None in {tuple(shape)} stands for a new axis of {inp.shape}"
+            )
+        shape = [inp.shape[i - extra] if s is None else s for i, s in enumerate(shape)]
     return apply(P.broadcast_to, inp, shape=_shape_tuple(shape))
 
 
@@ -196,16 +209,24 @@ def _same_dtype(inps: Sequence[Any]) -> list[Tensor]:
 
 
 def split(inp: Any, nsplits_or_sections: Any, axis: int = 0) -> list[Tensor]:
-    """Split into nsplits equal parts, or at the given section indices, along axis."""
+    """Split into n parts (the first size % n one longer), or at the given indices, along axis."""
     inp = as_tensor(inp)
     size = inp.shape[axis]
-    if isinstance(nsplits_or_sections, int):
-        n = nsplits_or_sections
-        if n <= 0 or size % n:
-            raise ValueError(f"split: axis of size {size} cannot be split into {n} equal parts")
-        bounds = [size // n * i for i in range(n + 1)]
+    if isinstance(nsplits_or_sections, (int, np.integer)):
+        n = int(nsplits_or_sections)
+        if n <= 0 or n > size:
+            raise ValueError(
+                f"split: the size {size} of axis {axis} cannot be split into {n} parts"
+            )
+        base, longer = divmod(size, n)
+        bounds = [i * base + builtins.min(i, longer) for i in range(n + 1)]
     else:
-        bounds = [0, *nsplits_or_sections, size]
+        sections = [int(s) for s in nsplits_or_sections]
+        bounds = [0, *sections, size]
+        if any(b > c for b, c in zip(bounds[:-1], bounds[1:], strict=True)):
+            raise ValueError(
+                f"split: sections {sections} must be non-decreasing indices in [0, {size}]"
+            )
     pieces = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         index = [slice(None)] * inp.ndim

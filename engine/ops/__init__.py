@@ -1,5 +1,15 @@
 """The primitives, grouped by family; importing this package fills the registry."""
 
-from . import conv, elementwise, linalg, nn, norm, reduce, shape
+from . import activation, conv, elementwise, linalg, nn, norm, reduce, shape, transcendental
 
-__all__ = ["conv", "elementwise", "linalg", "nn", "norm", "reduce", "shape"]
+__all__ = [
+    "activation",
+    "conv",
+    "elementwise",
+    "linalg",
+    "nn",
+    "norm",
+    "reduce",
+    "shape",
+    "transcendental",
+]

@@ -154,6 +154,7 @@ isinf = _compare("isinf", lambda xp, x: xp.isinf(x))
 logical_not = _compare("logical_not", lambda xp, x: xp.logical_not(x))
 logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y))
 logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y))
+logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y))
 
 # ---- unary math -------------------------------------------------------------------------
 
