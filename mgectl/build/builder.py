@@ -11,7 +11,7 @@ import engine.optimizer as optim
 from engine.optimizer.lr_scheduler import LRScheduler
 from mgectl.build.data import PreparedData, prepare
 from mgectl.build.losses import LOSSES, LossFn, head_width
-from mgectl.build.models import MODELS, InputShape
+from mgectl.build.models import MODELS, InputShape, model_layout
 from mgectl.errors import UserError
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
 
 def build_dataset(cfg: Any) -> PreparedData:
     """The data split and standardised as the config says, shaped for its model."""
-    data = prepare(cfg, MODELS[cfg.model.type].layout)
+    data = prepare(cfg, model_layout(cfg.model))
     loss_type = cfg.loss.type
     if data.task == "classification" and LOSSES[loss_type].binary and data.num_classes != 2:
         raise UserError(

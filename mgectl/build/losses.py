@@ -10,6 +10,7 @@ import numpy as np
 
 import engine.functional as F
 from engine import Tensor
+from mgectl.errors import UserError
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -54,6 +55,19 @@ def _hinge(cfg: Any) -> LossFn:
     return loss
 
 
+def _plugin(cfg: Any) -> LossFn:
+    from mgectl.build.plugins import construct, import_class
+
+    cls = import_class(cfg.class_path, cfg.python_path, "loss")
+    loss = construct(cls, cfg.init_args, {}, "loss")
+    if not callable(loss):
+        raise UserError(
+            f"loss.class_path: {cfg.class_path} objects are not callable",
+            hint="define __call__(self, outputs, labels) or subclass engine.module.Module",
+        )
+    return loss
+
+
 # Adding a loss is one entry here (plus its name in mgectl/config/names.py).
 LOSSES: dict[str, LossSpec] = {
     "mse": LossSpec(_square),
@@ -61,6 +75,7 @@ LOSSES: dict[str, LossSpec] = {
     "cross_entropy": LossSpec(_cross_entropy),
     "binary_cross_entropy": LossSpec(_binary_cross_entropy, binary=True),
     "hinge": LossSpec(_hinge, binary=True),
+    "plugin": LossSpec(_plugin),  # your own class (loss.class_path)
 }
 
 

@@ -9,16 +9,10 @@ from typing import Any
 import engine as mge
 import engine.functional as F
 import engine.module as M
+from mgectl.build.activations import ACTIVATIONS
+from mgectl.build.layers import build_layers, sequential_layout
+from mgectl.build.plugins import OneOutput, build_plugin
 from mgectl.errors import UserError
-
-ACTIVATIONS: dict[str, Callable[[], M.Module]] = {
-    "relu": M.ReLU,
-    "tanh": M.Tanh,
-    "sigmoid": M.Sigmoid,
-    "gelu": M.GELU,
-    "silu": M.SiLU,
-    "leaky_relu": M.LeakyReLU,
-}
 
 
 @dataclass(frozen=True)
@@ -108,21 +102,55 @@ def _conv_pool_size(size: int, kernel: int) -> int:
     return (size - kernel + 1) // 2
 
 
+def build_sequential(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+    """The layers the config lists, then (with head: true) a Linear to OUTPUTS."""
+    sample = shape.image if cfg.layers and sequential_layout(cfg.layers) == "image" else None
+    modules, out_shape = build_layers(cfg.layers, sample or (shape.features,))
+    if cfg.head:
+        if len(out_shape) != 1:
+            raise UserError(
+                f"model.layers: the last layer gives (N, {', '.join(map(str, out_shape))}); "
+                "the head needs (N, features)",
+                hint="add flatten as the last layer",
+            )
+        return _head(modules, out_shape[0], outputs)
+    if out_shape != (outputs,):
+        raise UserError(
+            f"model.layers: with head: false the last layer must give (N, {outputs}) for this "
+            f"task; it gives (N, {', '.join(map(str, out_shape))})",
+            hint=f"end with {{linear: {outputs}}} or set model.head: true",
+        )
+    if outputs == 1:
+        modules.append(M.Flatten(0))
+    return M.Sequential(*modules)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered model: its constructor and the input layout it expects."""
 
     build: Callable[[Any, InputShape, int], M.Module]
-    layout: str  # 'scalar', 'vector' or 'image'
+    layout: Callable[[Any], str]  # the model config -> 'scalar', 'vector' or 'image'
+
+
+def _fixed(layout: str) -> Callable[[Any], str]:
+    return lambda cfg: layout
 
 
 # Adding a model is one entry here (plus its config section in mgectl/config/sections.py).
 MODELS: dict[str, ModelSpec] = {
-    "linear": ModelSpec(build_linear, "scalar"),
-    "mlp": ModelSpec(build_mlp, "vector"),
-    "softmax": ModelSpec(build_softmax, "vector"),
-    "cnn": ModelSpec(build_cnn, "image"),
+    "linear": ModelSpec(build_linear, _fixed("scalar")),
+    "mlp": ModelSpec(build_mlp, _fixed("vector")),
+    "softmax": ModelSpec(build_softmax, _fixed("vector")),
+    "cnn": ModelSpec(build_cnn, _fixed("image")),
+    "sequential": ModelSpec(build_sequential, lambda cfg: sequential_layout(cfg.layers)),
+    "plugin": ModelSpec(build_plugin, lambda cfg: cfg.layout),
 }
+
+
+def model_layout(model_cfg: Any) -> str:
+    """The input layout the model a ``model:`` section describes takes."""
+    return MODELS[model_cfg.type].layout(model_cfg)
 
 
 def parameter_count(model: M.Module) -> int:
@@ -135,8 +163,11 @@ def describe_model(model: M.Module, model_type: str) -> str:
     if isinstance(model, M.Sequential):
         parts = [_layer_text(layer) for layer in model]
         body = " ".join(part for part in parts if part)
-    else:
+    elif isinstance(model, LinearRegression):
         body = "y = w * x + b"
+    else:
+        inner = model.model if isinstance(model, OneOutput) else model
+        body = f"{type(inner).__module__}.{type(inner).__qualname__}"
     return f"{model_type}: {body} ({parameter_count(model):,} parameters)"
 
 

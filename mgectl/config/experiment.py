@@ -10,9 +10,10 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from mgectl.config.messages import format_validation_error
-from mgectl.config.names import GENERATOR_TASKS, LOSS_TASKS, MODEL_TASKS
+from mgectl.config.names import GENERATOR_TASKS, MODEL_TASKS
 from mgectl.config.overrides import apply_overrides
 from mgectl.config.sections import (
+    AnyLossConfig,
     CNNModelConfig,
     CosineSchedulerConfig,
     DataConfig,
@@ -25,12 +26,16 @@ from mgectl.config.sections import (
     MultiStepSchedulerConfig,
     OptimizerConfig,
     OutputConfig,
+    PluginLossConfig,
+    PluginModelConfig,
     SchedulerConfig,
     Section,
+    SequentialModelConfig,
     SoftmaxModelConfig,
     StepSchedulerConfig,
     SyntheticDataConfig,
     TrainConfig,
+    loss_task,
     raise_if,
 )
 from mgectl.config.yamlio import read_config_mapping
@@ -50,7 +55,10 @@ __all__ = [
     "MultiStepSchedulerConfig",
     "OptimizerConfig",
     "OutputConfig",
+    "PluginLossConfig",
+    "PluginModelConfig",
     "SchedulerConfig",
+    "SequentialModelConfig",
     "SoftmaxModelConfig",
     "StepSchedulerConfig",
     "SyntheticDataConfig",
@@ -78,7 +86,7 @@ class ExperimentConfig(Section):
     device: str = Field("xpux", description="xpux, cpux, cpu<N> or gpu<N>")
     data: DataConfig
     model: ModelConfig
-    loss: LossConfig | None = Field(None, description="null: mse or cross_entropy by task")
+    loss: AnyLossConfig | None = Field(None, description="null: mse or cross_entropy by task")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -129,7 +137,7 @@ def _infer_task(cfg: ExperimentConfig) -> str | None:
     if cfg.data.task is not None:
         return cfg.data.task
     if cfg.loss is not None:
-        return LOSS_TASKS[cfg.loss.type]
+        return loss_task(cfg.loss)
     return MODEL_TASKS.get(cfg.model.type)
 
 
@@ -144,13 +152,9 @@ def _task_problems(cfg: ExperimentConfig, task: str) -> list[tuple[str, str]]:
     model_task = MODEL_TASKS.get(cfg.model.type)
     if model_task is not None and model_task != task:
         problems.append(("model.type", f"{cfg.model.type} is for {model_task}; {source} is {task}"))
-    if cfg.loss is not None and LOSS_TASKS[cfg.loss.type] != task:
-        problems.append(
-            (
-                "loss.type",
-                f"{cfg.loss.type} is for {LOSS_TASKS[cfg.loss.type]}; {source} is {task}",
-            )
-        )
+    if cfg.loss is not None and loss_task(cfg.loss) != task:
+        key = "loss.task" if cfg.loss.type == "plugin" else "loss.type"
+        problems.append((key, f"{cfg.loss.type} is for {loss_task(cfg.loss)}; {source} is {task}"))
     is_images = isinstance(cfg.data, SyntheticDataConfig) and cfg.data.generator == "images"
     if cfg.model.type == "cnn" and isinstance(cfg.data, SyntheticDataConfig) and not is_images:
         problems.append(("model.type", f"cnn needs image data; {source} gives feature vectors"))
@@ -261,6 +265,10 @@ def summary(cfg: ExperimentConfig) -> str:
     model = cfg.model
     if isinstance(model, MLPModelConfig):
         model_text = f"mlp {model.hidden} {model.activation}"
+    elif isinstance(model, SequentialModelConfig):
+        model_text = f"sequential ({len(model.layers)} layers)"
+    elif isinstance(model, PluginModelConfig):
+        model_text = model.class_path
     else:
         model_text = model.type
     opt = cfg.optimizer

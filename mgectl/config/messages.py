@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, ValidationError
 
 CROSS_FIELD = "cross_field"
-NO_VALUE_TYPES = {"missing", "extra_forbidden", CROSS_FIELD, "union_tag_not_found"}
+UNKNOWN_LAYER = "unknown_layer"  # its message names the value already
+NO_VALUE_TYPES = {"missing", "extra_forbidden", CROSS_FIELD, "union_tag_not_found", UNKNOWN_LAYER}
 SIMPLE_REASONS = {
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",

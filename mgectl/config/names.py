@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 GeneratorName = Literal["linear", "polynomial", "blobs", "moons", "spirals", "images"]
 Task = Literal["regression", "classification"]
-ModelType = Literal["linear", "mlp", "softmax", "cnn"]
+ModelType = Literal["linear", "mlp", "softmax", "cnn", "sequential", "plugin"]
 Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"]
 LossType = Literal["mse", "l1", "cross_entropy", "binary_cross_entropy", "hinge"]
 OptimizerType = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]

@@ -18,10 +18,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mgectl.config.layers import LayerConfig
 from mgectl.config.messages import CROSS_FIELD, did_you_mean
 from mgectl.config.names import (
     COMMON_GENERATOR_PARAMS,
     GENERATOR_PARAMS,
+    LOSS_TASKS,
     Activation,
     GeneratorName,
     LossType,
@@ -227,9 +229,77 @@ class CNNModelConfig(Section):
     activation: Activation = "relu"
 
 
+def _dotted_class_path(cls: type, value: str) -> str:
+    """A class_path must be module.ClassName (dotted identifiers)."""
+    module, _, _ = value.rpartition(".")
+    if not module or not all(part.isidentifier() for part in value.split(".")):
+        raise ValueError("must be a dotted path module.ClassName")
+    return value
+
+
+def _absolute_folder(cls: type, value: str | None, info: ValidationInfo) -> str | None:
+    """python_path as an absolute folder (default: the config's), so the resolved config and
+    checkpoints import the same class from anywhere (predict, resume)."""
+    base_dir = (info.context or {}).get("base_dir")
+    if value is None:
+        return None if base_dir is None else str(Path(base_dir).resolve())
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return str(path.resolve())
+
+
+def _python_path() -> Any:
+    return Field(
+        None,
+        validate_default=True,
+        description="folder to import from; null: the config file's folder",
+    )
+
+
+class SequentialModelConfig(Section):
+    """Any stack of the engine's layers; input sizes are inferred from the data."""
+
+    type: Literal["sequential"]
+    layers: list[LayerConfig] = Field(
+        min_length=1, description="e.g. [{linear: 64}, relu, {dropout: 0.1}]"
+    )
+    head: bool = Field(
+        True, description="append a Linear to the task's output width (classes, or 1)"
+    )
+
+
+class PluginModelConfig(Section):
+    """Your own engine.module.Module subclass, imported by its dotted path."""
+
+    type: Literal["plugin"] = "plugin"
+    class_path: str = Field(description="module.ClassName, e.g. my_models.TinyResNet")
+    init_args: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
+    layout: Literal["vector", "image"] = Field(
+        "vector", description="what the model takes: (N, features) or (N, C, H, W)"
+    )
+    python_path: str | None = _python_path()
+
+    _class_path = field_validator("class_path")(classmethod(_dotted_class_path))
+    _python_path = field_validator("python_path")(classmethod(_absolute_folder))
+
+
+def _model_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "type" in value:
+            return value["type"]
+        return "plugin" if "class_path" in value else None
+    return getattr(value, "type", None)
+
+
 ModelConfig = Annotated[
-    LinearModelConfig | MLPModelConfig | SoftmaxModelConfig | CNNModelConfig,
-    Field(discriminator="type"),
+    Annotated[LinearModelConfig, Tag("linear")]
+    | Annotated[MLPModelConfig, Tag("mlp")]
+    | Annotated[SoftmaxModelConfig, Tag("softmax")]
+    | Annotated[CNNModelConfig, Tag("cnn")]
+    | Annotated[SequentialModelConfig, Tag("sequential")]
+    | Annotated[PluginModelConfig, Tag("plugin")],
+    Discriminator(_model_kind),
 ]
 
 # ----------------------------------------------------------------------------- loss
@@ -253,6 +323,38 @@ class LossConfig(Section):
                 ]
             )
         return self
+
+
+class PluginLossConfig(Section):
+    """Your own loss class: built with init_args, called as loss(outputs, labels)."""
+
+    type: Literal["plugin"] = "plugin"
+    class_path: str = Field(description="module.ClassName of a callable (outputs, labels)")
+    init_args: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
+    task: Task = Field(description="what the labels are: regression targets or class ids")
+    python_path: str | None = _python_path()
+
+    _class_path = field_validator("class_path")(classmethod(_dotted_class_path))
+    _python_path = field_validator("python_path")(classmethod(_absolute_folder))
+
+
+def _loss_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "type" in value:
+            return "plugin" if value["type"] == "plugin" else "builtin"
+        return "plugin" if "class_path" in value else "builtin"
+    return "plugin" if isinstance(value, PluginLossConfig) else "builtin"
+
+
+AnyLossConfig = Annotated[
+    Annotated[LossConfig, Tag("builtin")] | Annotated[PluginLossConfig, Tag("plugin")],
+    Discriminator(_loss_kind),
+]
+
+
+def loss_task(loss: LossConfig | PluginLossConfig) -> str:
+    """The task a loss is for: its own for a plug-in, else the built-in loss's."""
+    return loss.task if isinstance(loss, PluginLossConfig) else LOSS_TASKS[loss.type]
 
 
 # ----------------------------------------------------------------------------- optimizer

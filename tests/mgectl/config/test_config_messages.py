@@ -83,7 +83,8 @@ def test_bad_choice_suggests_a_close_one(cli: Callable, write_config: Callable) 
 def test_unknown_model_type(cli: Callable, write_config: Callable) -> None:
     path = write_config("data:\n  generator: moons\nmodel:\n  type: mpl\n")
     assert problems(cli, path) == [
-        f"error: {path}: model.type: must be one of 'linear', 'mlp', 'softmax', 'cnn' "
+        f"error: {path}: model.type: must be one of 'linear', 'mlp', 'softmax', 'cnn', "
+        "'sequential', 'plugin' "
         "(got 'mpl'); did you mean 'mlp'?"
     ]
 
@@ -92,7 +93,7 @@ def test_missing_model_type(cli: Callable, write_config: Callable) -> None:
     path = write_config("data:\n  generator: moons\nmodel:\n  hidden: [8]\n")
     assert problems(cli, path) == [
         f"error: {path}: model.type: required key is missing; "
-        "one of 'linear', 'mlp', 'softmax', 'cnn'"
+        "one of 'linear', 'mlp', 'softmax', 'cnn', 'sequential', 'plugin'"
     ]
 
 

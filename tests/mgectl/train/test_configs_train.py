@@ -61,6 +61,8 @@ EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], None]]] = {
         ),
         loss_halves,
     ),
+    "shapes_sequential": (("data.n=600", "train.epochs=3"), loss_halves),
+    "moons_plugin": ((), accuracy_at_least(0.97)),
 }
 
 
