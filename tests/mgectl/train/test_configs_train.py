@@ -61,7 +61,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], None]]] = {
         ),
         loss_halves,
     ),
-    "shapes_sequential": (("data.n=600", "train.epochs=3"), loss_halves),
+    "shapes_sequential": (("data.n=600", "train.epochs=4", "optimizer.lr=0.005"), loss_halves),
     "moons_plugin": ((), accuracy_at_least(0.97)),
 }
 
