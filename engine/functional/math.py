@@ -1,4 +1,5 @@
-"""Reductions and linear algebra: sum, mean, max, var, norm, argmax, logsumexp, matmul, dot."""
+"""Reductions, sorting and linear algebra: sum, mean, max, var, norm, argmax, logsumexp, sort,
+topk, matmul, dot."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from ..ops import linalg as L
 from ..ops import nn as N
+from ..ops import order as O
 from ..ops import reduce as R
 from ..tensor import Tensor, apply
 from .elemwise import _float, as_tensor, operands, sqrt
+from .tensor import gather
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple | None:
@@ -139,3 +142,50 @@ def dot(inp1: Any, inp2: Any) -> Tensor:
     if a.ndim > 1 or b.ndim > 1:
         raise ValueError(f"dot expects 1-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
+
+
+# ---- sorting -------------------------------------------------------------------------------
+
+
+def _rows(fn: str, inp: Any) -> Tensor:
+    inp = as_tensor(inp)
+    if inp.ndim not in (1, 2):
+        raise ValueError(
+            f"{fn}: input should be 1-d or 2-d (2-d is sorted by row), got {inp.shape}"
+        )
+    return inp
+
+
+def argsort(inp: Any, descending: bool = False) -> Tensor:
+    """int32 indices that sort a 1-d tensor, or each row of a 2-d one."""
+    return apply(O.argsort, _rows("argsort", inp), descending=descending)
+
+
+def sort(inp: Any, descending: bool = False) -> tuple[Tensor, Tensor]:
+    """(sorted values, int32 indices) of a 1-d tensor or of each row of a 2-d one."""
+    inp = _rows("sort", inp)
+    order = apply(O.argsort, inp, descending=descending)
+    return gather(inp, inp.ndim - 1, order), order
+
+
+def topk(
+    inp: Any, k: int, descending: bool = True, kth_only: bool = False, no_sort: bool = False
+) -> tuple[Tensor, Tensor]:
+    """The k largest (smallest when descending=False) values per row and their int32 indices.
+
+    kth_only gives just the k-th value and the first index holding it; no_sort is accepted
+    (the values come sorted anyway); k above the row length takes the whole row, as MegEngine.
+    """
+    inp = _rows("topk", inp)
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"topk: k must be at least 1, got {k}")
+    axis = inp.ndim - 1
+    order = apply(O.argsort, inp, descending=descending)
+    if not kth_only:
+        index = order[..., :k]
+        return gather(inp, axis, index), index
+    pick = order[..., builtins.min(k, inp.shape[-1]) - 1 :][..., :1]
+    kth = gather(inp, axis, pick)
+    index = argmax(inp.detach() == kth.detach(), axis=axis)
+    return kth.reshape(index.shape), index

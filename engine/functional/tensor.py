@@ -236,14 +236,31 @@ def split(inp: Any, nsplits_or_sections: Any, axis: int = 0) -> list[Tensor]:
 
 
 def gather(inp: Any, axis: int, index: Any) -> Tensor:
-    """Pick inp's elements along axis with an integer index tensor of the same rank."""
+    """out[i][j][k] = inp[i][index[i][j][k]][k] for axis 1 (likewise for the others).
+
+    index has inp's rank; along the other axes it may be shorter than inp, never longer.
+    """
     inp = as_tensor(inp)
     index = as_tensor(index, inp)
     if index.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {index.dtype}")
+    axis = _along_axis_checks("gather", inp, axis, index)
+    return apply(P.gather, inp, index, axis=axis)
+
+
+def _along_axis_checks(fn: str, inp: Tensor, axis: int, index: Tensor) -> int:
+    """Check index against inp for gather/scatter and return axis as a non-negative int."""
     if index.ndim != inp.ndim:
-        raise ValueError(f"gather: index rank {index.ndim} differs from input rank {inp.ndim}")
-    return apply(P.gather, inp, index, axis=axis % inp.ndim)
+        raise ValueError(f"{fn}: index rank {index.ndim} differs from input rank {inp.ndim}")
+    if not -inp.ndim <= axis < inp.ndim:
+        raise ValueError(f"{fn}: axis {axis} is out of range for input of shape {inp.shape}")
+    axis %= inp.ndim
+    if any(i > n for d, (i, n) in enumerate(zip(index.shape, inp.shape, strict=True)) if d != axis):
+        raise ValueError(
+            f"{fn}: index of shape {index.shape} is longer than input {inp.shape} on an axis "
+            f"other than {axis}"
+        )
+    return axis
 
 
 def one_hot(inp: Any, num_classes: int) -> Tensor:

@@ -1,6 +1,17 @@
 """The primitives, grouped by family; importing this package fills the registry."""
 
-from . import activation, conv, elementwise, linalg, nn, norm, reduce, shape, transcendental
+from . import (
+    activation,
+    conv,
+    elementwise,
+    linalg,
+    nn,
+    norm,
+    order,
+    reduce,
+    shape,
+    transcendental,
+)
 
 __all__ = [
     "activation",
@@ -9,6 +20,7 @@ __all__ = [
     "linalg",
     "nn",
     "norm",
+    "order",
     "reduce",
     "shape",
     "transcendental",

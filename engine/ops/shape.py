@@ -121,24 +121,28 @@ def _(node, g):
     return (g[index],)
 
 
+def along_axis(xp, index, axis):
+    """The advanced index picking x[i0, .., index[i], .., in] for every position i of `index`:
+    `index` on `axis`, an open mesh of aranges on the others (so `index` may be shorter there)."""
+    ndim = index.ndim
+    return tuple(
+        index if k == axis else xp.arange(n).reshape([n if d == k else 1 for d in range(ndim)])
+        for k, n in enumerate(index.shape)
+    )
+
+
 @primitive("gather")
 def gather(xp, x, index, *, axis):
     """x's elements picked along axis by an integer index of the same rank"""
-    return xp.take_along_axis(x, index, axis=axis)
+    return x[along_axis(xp, index, axis)]
 
 
 @defvjp(gather)
 def _(node, g):
     x, index = node.inputs
-    xp, axis = node.xp, node.params["axis"]
+    xp = node.xp
     grad = xp.zeros(x.shape, dtype=g.dtype)
-    # an open mesh of aranges (CuPy's indices() has no sparse=) with `index` on `axis`
-    ndim = index.ndim
-    full = [
-        index if k == axis else xp.arange(n).reshape([n if d == k else 1 for d in range(ndim)])
-        for k, n in enumerate(index.shape)
-    ]
-    index_add(xp, grad, tuple(full), g)
+    index_add(xp, grad, along_axis(xp, index, node.params["axis"]), g)
     return grad, None
 
 
@@ -214,5 +218,6 @@ defsamples(gather)(
     lambda rng: [
         ((_rand(rng, 3, 4), rng.integers(0, 4, (3, 2))), {"axis": 1}),
         ((_rand(rng, 3, 4), rng.integers(0, 3, (5, 4))), {"axis": 0}),
+        ((_rand(rng, 4, 3, 2), rng.integers(0, 3, (2, 3, 1))), {"axis": 1}),
     ]
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine  # noqa: F401  (fills the registry)
+import engine as mge  # importing fills the registry
 import engine.functional as F
 from engine.autodiff import check_grad, check_primitive
 from engine.autodiff.check import GradCheckError, check_registry, primitive_rng
@@ -192,6 +192,20 @@ COMPOSITES = {
     "broadcast_ops": (lambda a, b: (a * b - a / (b * b + 1)).mean(axis=0), [X34, X34[0]]),
     "getitem_mask": (lambda x: x[x.detach() > 0] * 2, [X34]),
     "setitem": (lambda x, v: _setitem(x, v), [X34, RNG.normal(size=(4,))]),
+    "logsigmoid": (lambda x: F.logsigmoid(x * 5), [X34]),
+    "split_uneven": (lambda x: F.split(x, 3, axis=1)[0], [X34]),
+    "broadcast_to_none": (lambda x: F.broadcast_to(x[:, None], (None, 2, None)), [X34]),
+    "sort": (lambda x: F.sort(x, descending=True)[0], [X34]),
+    "topk": (lambda x: F.topk(x, 2)[0], [X34]),
+    "topk_kth": (lambda x: F.topk(x[0], 3, kth_only=True)[0], [X34]),
+    "repeat": (lambda x: F.repeat(x, 2, axis=1), [X34]),
+    "tile": (lambda x: F.tile(x, (2, 1, 3)), [X34]),
+    "roll": (lambda x: F.roll(x, (1, -3), (0, 1)), [X34]),
+    "scatter": (
+        lambda x, s: F.scatter(x * 1.0, 1, mge.tensor([[0, 2], [3, 1], [1, 0]]), s),
+        [X34, RNG.normal(size=(3, 2))],
+    ),
+    "cond_take": (lambda x: F.cond_take(x.detach() > 0, x)[0], [X34]),
 }
 
 
