@@ -16,12 +16,23 @@ from engine.data.synthetic import (
     polynomial,
     spirals,
 )
-from engine.data.tabular import DataFileError, Table, load_csv, load_npz, save_csv, save_npz
+from engine.data.tabular import (
+    CsvRows,
+    DataFileError,
+    Table,
+    load_csv,
+    load_npz,
+    load_npz_features,
+    read_csv,
+    save_csv,
+    save_npz,
+)
 
 __all__ = [
     "GENERATORS",
     "SHAPES",
     "ArrayDataset",
+    "CsvRows",
     "DataFileError",
     "DataLoader",
     "Dataset",
@@ -39,8 +50,10 @@ __all__ = [
     "load_csv",
     "load_iris",
     "load_npz",
+    "load_npz_features",
     "moons",
     "polynomial",
+    "read_csv",
     "save_csv",
     "save_npz",
     "spirals",

@@ -199,22 +199,34 @@ def _parse_features(
         ) from None
 
 
-def load_csv(
-    path: PathType,
-    features: Column | Sequence[Column] | None = None,
-    label: Column | None = None,
-    header: bool | Literal["auto"] = "auto",
-    delimiter: str = ",",
-    task: Task = None,
-    label_dtype: LabelDtype = "auto",
-) -> Table:
-    """Load a CSV file into ``Table(x float32 (n, k), y, feature_names, label_name, class_names)``.
+@dataclass(frozen=True, eq=False)
+class CsvRows:
+    """A CSV file's data rows after the one header rule: column names, text cells, line numbers."""
 
-    ``features``/``label`` select columns by header name or integer index (negative allowed);
-    the label defaults to the last column and the features to every other column.
-    ``header="auto"`` treats the first row as a header when it has a text cell above a number.
+    path: Path
+    names: list[str]  # the header's names, or col0, col1, ... without one
+    header: bool  # whether the first row was taken as a header
+    cells: np.ndarray  # (rows, columns) str, stripped
+    lines: np.ndarray  # each row's line number in the file
+
+    def column(self, spec: Column) -> int:
+        """The index of a column given by header name or int index (negative allowed)."""
+        return _resolve_column(spec, self.names, str(self.path))
+
+    def numbers(self, columns: Sequence[int]) -> np.ndarray:
+        """The chosen columns as float64; a non-number names its line and column."""
+        return _parse_features(self.cells, self.lines, self.names, list(columns), self.path)
+
+
+def read_csv(
+    path: PathType, header: bool | Literal["auto"] = "auto", delimiter: str = ","
+) -> CsvRows:
+    """Read a CSV file's cells: the one reader behind `load_csv` and `mgectl predict`.
+
+    Blank rows are skipped, cells stripped, a UTF-8 BOM ignored. ``header="auto"`` treats the
+    first row as a header when it has a text cell above a number (or is the only row).
+    Raises DataFileError for a missing, empty, ragged or header-only file.
     """
-    _check_options(task, label_dtype)
     path = Path(path)
     rows = _read_rows(path, delimiter)
     use_header = _has_header(rows) if header == "auto" else bool(header)
@@ -235,15 +247,36 @@ def load_csv(
     for line, cells in rows:
         if len(cells) != width:
             raise DataFileError(f"{path}, line {line}: has {len(cells)} fields, expected {width}")
-    feature_cols, label_col = _select_columns(features, label, names, str(path))
     cells = np.array([cells for _, cells in rows], dtype=str)
     lines = np.array([line for line, _ in rows])
-    x = _parse_features(cells, lines, names, feature_cols, path)
+    return CsvRows(path, names, use_header, cells, lines)
+
+
+def load_csv(
+    path: PathType,
+    features: Column | Sequence[Column] | None = None,
+    label: Column | None = None,
+    header: bool | Literal["auto"] = "auto",
+    delimiter: str = ",",
+    task: Task = None,
+    label_dtype: LabelDtype = "auto",
+) -> Table:
+    """Load a CSV file into ``Table(x float32 (n, k), y, feature_names, label_name, class_names)``.
+
+    ``features``/``label`` select columns by header name or integer index (negative allowed);
+    the label defaults to the last column and the features to every other column.
+    The header rule is `read_csv`'s.
+    """
+    _check_options(task, label_dtype)
+    rows = read_csv(path, header, delimiter)
+    path, names = rows.path, rows.names
+    feature_cols, label_col = _select_columns(features, label, names, str(path))
+    x = rows.numbers(feature_cols)
     label_name = names[label_col]
-    raw = cells[:, label_col]
+    raw = rows.cells[:, label_col]
 
     def where(i: int) -> str:
-        return f"{path}, line {lines[i]}, column {label_name!r}"
+        return f"{path}, line {rows.lines[i]}, column {label_name!r}"
 
     try:
         raw_values: np.ndarray = raw.astype(np.float64)
@@ -342,35 +375,13 @@ def load_npz(
     """
     _check_options(task, label_dtype)
     path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise DataFileError(f"{path}: file is empty")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"{path}: not a valid .npz file ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataFileError(f"{path}: not an .npz archive (a single .npy array?)")
-    with archive:
-        keys = list(archive.files)
-        for key in (features, label):
-            if key not in keys:
-                raise DataFileError(f"{path}: no array named {key!r} (keys: {', '.join(keys)})")
-        try:
-            x = archive[features]
-            raw = archive[label]
-            stored = {
-                k: archive[k] for k in ("feature_names", "label_name", "class_names") if k in keys
-            }
-        except ValueError as exc:
-            raise DataFileError(f"{path}: cannot read array ({exc})") from None
+    arrays = _read_npz(path, (features, label), ("feature_names", "label_name", "class_names"))
+    x, raw = _numeric(arrays[features], path, features), arrays[label]
+    stored = {k: v for k, v in arrays.items() if k not in (features, label)}
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     if x.ndim != 2:
         raise DataFileError(f"{path}: array {features!r} must be 1-D or 2-D, got shape {x.shape}")
-    if x.dtype.kind not in "biuf":
-        raise DataFileError(f"{path}: array {features!r} is not numeric (dtype {x.dtype})")
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw.reshape(-1)
     if raw.ndim != 1 or len(raw) != len(x):
@@ -393,3 +404,38 @@ def load_npz(
     if class_names is None and "class_names" in stored and y.dtype == np.int32:
         class_names = [str(n) for n in stored["class_names"]]
     return Table(x.astype(np.float32), y, names, label_name, class_names)
+
+
+def _read_npz(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> dict:
+    """The REQUIRED arrays (and those OPTIONAL ones present) of an .npz file."""
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{path}: file is empty")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"{path}: not a valid .npz file ({exc})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataFileError(f"{path}: not an .npz archive (a single .npy array?)")
+    with archive:
+        keys = list(archive.files)
+        for key in required:
+            if key not in keys:
+                raise DataFileError(f"{path}: no array named {key!r} (keys: {', '.join(keys)})")
+        try:
+            return {k: archive[k] for k in [*required, *optional] if k in keys}
+        except ValueError as exc:
+            raise DataFileError(f"{path}: cannot read array ({exc})") from None
+
+
+def _numeric(x: np.ndarray, path: Path, name: str) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise DataFileError(f"{path}: array {name!r} is not numeric (dtype {x.dtype})")
+    return x
+
+
+def load_npz_features(path: PathType, features: str = "x") -> np.ndarray:
+    """The numeric array ``features`` of an .npz file, any shape, no label needed (prediction)."""
+    path = Path(path)
+    return _numeric(_read_npz(path, (features,))[features], path, features)

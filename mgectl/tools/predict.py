@@ -52,13 +52,18 @@ def load_model(saved: dict[str, Any]) -> Any:
 
 
 def read_features(path: Path, meta: dict[str, Any]) -> np.ndarray:
-    """(N, features) float32 from a CSV or NPZ file, as the model was trained on."""
+    """(N, features) float32 from a CSV or NPZ file, read by engine.data as training reads it."""
+    from engine.data import DataFileError, load_npz_features
+
     expected = int(meta["features"])
-    if path.suffix.lower() == ".npz":
-        x = _npz_features(path)
-        columns = None
-    else:
-        x, columns = _csv_features(path, meta)
+    try:
+        if path.suffix.lower() == ".npz":
+            x, columns = load_npz_features(path).astype(np.float32), None
+            x = x.reshape(len(x), -1)
+        else:
+            x, columns = _csv_features(path, meta)
+    except DataFileError as error:
+        raise UserError(str(error)) from None
     if x.shape[1] != expected:
         names = ", ".join(meta["feature_names"][:8])
         more = ", ..." if len(meta["feature_names"]) > 8 else ""
@@ -71,67 +76,31 @@ def read_features(path: Path, meta: dict[str, Any]) -> np.ndarray:
     return x
 
 
-def _npz_features(path: Path) -> np.ndarray:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "x" not in archive.files:
-                raise UserError(f"{path}: no array named 'x' (arrays: {', '.join(archive.files)})")
-            x = np.asarray(archive["x"])
-    except (OSError, ValueError) as error:
-        raise UserError(f"{path}: not a readable .npz file ({error})") from None
-    if x.dtype.kind not in "biuf":
-        raise UserError(f"{path}: array 'x' is not numeric (dtype {x.dtype})")
-    return x.reshape(len(x), -1).astype(np.float32)
+def feature_columns(names: list[str] | None, width: int, meta: dict[str, Any]) -> list[int]:
+    """Which columns hold the model's features: the training names, else all but the label.
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    Without the training names in the header, the label is dropped by name, or as the trailing
+    extra column training assumes.
+    """
+    wanted = list(meta["feature_names"])
+    if names is not None and all(name in names for name in wanted):
+        return [names.index(name) for name in wanted]
+    if names is not None and meta.get("label_name") in names:
+        return [i for i, name in enumerate(names) if name != meta["label_name"]]
+    if width == int(meta["features"]) + 1:
+        return list(range(width - 1))  # like training: the label is the last column
+    return list(range(width))
 
 
 def _csv_features(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:
-    """Pick the training features by header name; else every column but a trailing label."""
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row]
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read: {error}") from None
-    if not rows:
-        raise UserError(f"{path}: no rows")
-    header = rows[0] if not all(_is_number(cell) for cell in rows[0]) else None
-    body = rows[1:] if header is not None else rows
-    if not body:
-        raise UserError(f"{path}: no data rows after the header")
-    width = len(rows[0])
-    for number, row in enumerate(body, 2 if header else 1):
-        if len(row) != width:
-            raise UserError(f"{path}, line {number}: has {len(row)} fields, expected {width}")
-    wanted = list(meta["feature_names"])
-    if header is not None and all(name in header for name in wanted):
-        columns = [header.index(name) for name in wanted]
-    elif header is not None and meta.get("label_name") in header:
-        columns = [i for i, name in enumerate(header) if name != meta["label_name"]]
-    elif width == int(meta["features"]) + 1:
-        columns = list(range(width - 1))  # like training: the label is the last column
-    else:
-        columns = list(range(width))
-    cells = np.array(body, dtype=str)[:, columns]
-    try:
-        x = cells.astype(np.float32)
-    except ValueError:
-        row, col = next(
-            (r, c)
-            for r in range(len(cells))
-            for c in range(cells.shape[1])
-            if not _is_number(cells[r, c])
-        )
-        line = row + (2 if header else 1)
-        raise UserError(f"{path}, line {line}: {str(cells[row, col])!r} is not a number") from None
-    names = [header[i] for i in columns] if header is not None else None
-    return x, names
+    """The model's feature columns of a CSV file, and their header names (None without one)."""
+    from engine.data import read_csv
+
+    rows = read_csv(path)
+    names = rows.names if rows.header else None
+    columns = feature_columns(names, len(rows.names), meta)
+    x = rows.numbers(columns).astype(np.float32)
+    return x, [names[i] for i in columns] if names is not None else None
 
 
 def model_inputs(x: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
