@@ -17,6 +17,8 @@ import numpy as np
 
 # `<kind><index or x>[:<stream>]`; the kind must be xpu, cpu, gpu or a registered one.
 _NAME = re.compile(r"^([a-z]+)(x|\d+)(?::(\d+))?$")
+#: The names a user may write, as error messages and config docs spell them.
+DEVICE_NAMES = "xpux (a GPU if there is one, else the CPU), cpux, cpu<N>, gpux or gpu0"
 
 
 @dataclass(frozen=True)
@@ -121,17 +123,47 @@ _cache: dict[str, Device] = {}
 _default = {"name": "xpux"}
 
 
-def _resolve(name: str) -> Device:
-    match = _NAME.match(name)
+class DeviceNameError(ValueError):
+    """A device name outside the grammar; `reason` says why without repeating the name."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"invalid device {name!r}: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DeviceName:
+    """A device name split by the grammar: kind (xpu, cpu, gpu, ...), index (None for x), stream."""
+
+    kind: str
+    index: int | None
+    stream: int = 0
+
+
+def parse_device_name(name: str) -> DeviceName:
+    """Split NAME by the engine's grammar; DeviceNameError for a name no machine would resolve.
+
+    Whether the device exists here (a GPU answering) is not checked: that is `as_device`'s
+    job at run time, so a config can be validated on a machine without the GPU it names.
+    """
+    match = _NAME.match(name) if isinstance(name, str) else None
     kind = match.group(1) if match else None
-    if kind not in ("xpu", "cpu", "gpu") and kind not in _backends:
-        raise ValueError(
-            f"invalid device {name!r}: use 'xpux' (GPU if there is one, else CPU), 'cpu0', "
-            "'cpux' or 'gpu0', 'gpu1', ..."
-        )
+    if match is None or (kind not in ("xpu", "cpu", "gpu") and kind not in _backends):
+        raise DeviceNameError(name, f"must be {DEVICE_NAMES}")
     number, stream = match.group(2), int(match.group(3) or 0)
-    logical = kind + number
-    index = 0 if number == "x" else int(number)
+    index = None if number == "x" else int(number)
+    if kind == "gpu" and index and "gpu" not in _backends:
+        # Kernels allocate on CuPy's current device; switching it per op is not done (yet),
+        # so gpu1 arrays would silently land on gpu0.
+        raise DeviceNameError(name, "the engine drives one GPU; use gpu0 or gpux")
+    return DeviceName(kind, index, stream)
+
+
+def _resolve(name: str) -> Device:
+    parsed = parse_device_name(name)
+    kind, stream = parsed.kind, parsed.stream
+    index = parsed.index or 0
+    logical = kind + ("x" if parsed.index is None else str(parsed.index))
     if kind == "xpu":
         gpu = _backends.get("gpu") or _cupy_backend()
         kind = "gpu" if gpu is not None else "cpu"
@@ -151,14 +183,10 @@ def _resolve(name: str) -> Device:
 
 
 def _check_gpu_index(name: str, index: int, backend: Backend) -> None:
-    """Refuse GPUs that do not exist, and any but the first: CuPy would put them on gpu0."""
+    """Refuse GPUs that do not exist on this machine."""
     count = backend.xp.cuda.runtime.getDeviceCount()
     if index >= count:
         raise RuntimeError(f"device {name!r} does not exist: this machine has {count} GPU(s)")
-    if index > 0:
-        # Kernels allocate on CuPy's current device; switching it per op is not done (yet),
-        # so gpu1 arrays would silently land on gpu0.
-        raise RuntimeError(f"device {name!r}: the engine drives one GPU, use 'gpu0'")
 
 
 def as_device(device: object = None) -> Device:

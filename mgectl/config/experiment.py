@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from engine.core.device import DEVICE_NAMES, DeviceNameError, parse_device_name
 from mgectl.config.messages import format_validation_error
 from mgectl.config.names import GENERATOR_TASKS, MODEL_TASKS
 from mgectl.config.overrides import apply_overrides
@@ -70,7 +70,6 @@ __all__ = [
     "validate_config",
 ]
 
-DEVICE_PATTERN = re.compile(r"^(xpux|cpux|cpu\d+|gpu\d+)$")
 KIND_KEYS = ("type", "generator", "path")
 CONFIG_HINT = "`mgectl schema` lists every key, its type and default"
 
@@ -83,7 +82,7 @@ class ExperimentConfig(Section):
 
     name: str = Field("experiment", min_length=1, description="run name; default: file stem")
     seed: int = 0
-    device: str = Field("xpux", description="xpux, cpux, cpu<N> or gpu<N>")
+    device: str = Field("xpux", description=DEVICE_NAMES)
     data: DataConfig
     model: ModelConfig
     loss: AnyLossConfig | None = Field(None, description="null: mse or cross_entropy by task")
@@ -94,8 +93,10 @@ class ExperimentConfig(Section):
     @field_validator("device")
     @classmethod
     def _device_name(cls, value: str) -> str:
-        if not DEVICE_PATTERN.match(value):
-            raise ValueError("must be xpux, cpux, cpu<N> or gpu<N> (like cpu0, gpu1)")
+        try:
+            parse_device_name(value)  # the engine's grammar; whether it exists here is train's
+        except DeviceNameError as error:
+            raise ValueError(error.reason) from None
         return value
 
     @field_validator("name")

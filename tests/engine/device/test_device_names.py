@@ -79,13 +79,16 @@ def test_device_must_be_a_name() -> None:
 def test_gpu_without_a_gpu_is_one_clear_error(no_gpu) -> None:
     for make in (
         lambda: mge.tensor([1.0], device="gpu0"),
-        lambda: F.zeros(3, device="gpu1"),
+        lambda: F.zeros(3, device="gpux"),
         lambda: mge.tensor([1.0]).to("gpu0"),
         lambda: mge.set_default_device("gpu0"),
     ):
         with pytest.raises(RuntimeError, match="'gpu.' is not available: no usable GPU"):
             make()
     assert mge.get_default_device() == "xpux"  # the failed set changed nothing
+    # gpu1 is not a name at all (the engine drives one GPU), on every machine
+    with pytest.raises(ValueError, match="'gpu1': the engine drives one GPU; use gpu0 or gpux"):
+        F.zeros(3, device="gpu1")
 
 
 def test_xpux_is_gpu0_when_a_gpu_answers(fake_gpu) -> None:

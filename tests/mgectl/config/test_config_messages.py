@@ -126,8 +126,8 @@ def test_every_problem_is_reported_at_once(cli: Callable, write_config: Callable
     )
     assert problems(cli, path) == [
         f"error: {path}: seed: must be an integer (got 'abc')",
-        f"error: {path}: device: must be xpux, cpux, cpu<N> or gpu<N> (like cpu0, gpu1) "
-        "(got 'cuda')",
+        f"error: {path}: device: must be xpux (a GPU if there is one, else the CPU), cpux, "
+        "cpu<N>, gpux or gpu0 (got 'cuda')",
         f"error: {path}: data.val_split: must be < 1 (got 1.5)",
         f"error: {path}: model.activation: must be 'relu', 'tanh', 'sigmoid', 'gelu', 'silu' or "
         "'leaky_relu' (got 'relu6'); did you mean 'relu'?",
