@@ -15,6 +15,7 @@ from .core.device import Device, as_device, same_place
 from .core.dtype import canonical_dtype, resolve_dtype
 from .core.op import Primitive
 from .core.tape import RECORDING, Node
+from .core.tracing import TRACING
 
 _SCALARS = (int, float, bool)
 
@@ -77,13 +78,19 @@ class Tensor:
                 f"item() needs a tensor with exactly one element, this one has shape "
                 f"{self.shape} ({self.size} elements)"
             )
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_host_read(self)
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """A writable NumPy copy of the data, on the host."""
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_host_read(self)
         return np.array(self._device.backend.to_host(self._data), copy=True)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_host_read(self)
         host = self._device.backend.to_host(self._data)
         return host if dtype is None else host.astype(dtype)
 
@@ -200,6 +207,8 @@ class Tensor:
         result = _F.setitem(self, index, value)
         self._data = result._data
         self._node = result._node
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_assign(self)
 
     # ---- arithmetic --------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -312,6 +321,8 @@ class Tensor:
         """Make this tensor hold `result` (in-place operators keep the object, MegEngine style)."""
         self._data = result._data
         self._node = result._node
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_assign(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -404,6 +415,8 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
             node = Node(prim, parents, arrays, out, res, params, epoch, None, device.xp)
             result._node = node
             RECORDING.tape.append(node)
+    if TRACING.recorder is not None:
+        TRACING.recorder.on_apply(prim, inputs, arrays, params, out, res, result)
     return result
 
 
@@ -429,6 +442,8 @@ def apply2(prim: Primitive, a: Tensor, b: Tensor) -> Tensor:
             node = Node(prim, (na, nb), (x, y), out, None, _NO_PARAMS, epoch, None, device.xp)
             result._node = node
             RECORDING.tape.append(node)
+    if TRACING.recorder is not None:
+        TRACING.recorder.on_apply(prim, (a, b), (x, y), _NO_PARAMS, out, None, result)
     return result
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.tape import RECORDING, Node, unbroadcast
+from ..core.tracing import TRACING
 from ..tensor import Tensor
 
 Callback = Callable[[Tensor, Tensor], Tensor]
@@ -113,6 +114,8 @@ class GradManager:
                 "GradManager.backward() called while not recording: call it inside `with gm:` "
                 "(or after gm.record()), and only once per recording"
             )
+        if TRACING.recorder is not None:  # a trace records this backward as one step
+            return TRACING.recorder.on_backward(self, y, dy)
         try:
             if y is None:
                 return  # MegEngine 1.13: backward() without y only ends the recording

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..core.tracing import TRACING
 from ..tensor import Parameter, Tensor
 
 
@@ -54,6 +55,9 @@ class Optimizer:
 
     def step(self) -> Optimizer:
         """Update every parameter that has a gradient; returns self for `.step().clear_grad()`."""
+        if TRACING.recorder is not None:  # a trace replays the whole update as one step
+            TRACING.recorder.on_call(self, Optimizer.step, "optimizer.step()")
+            return self
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param.grad
@@ -70,6 +74,9 @@ class Optimizer:
 
     def clear_grad(self) -> Optimizer:
         """Set every parameter's gradient to None."""
+        if TRACING.recorder is not None:
+            TRACING.recorder.on_call(self, Optimizer.clear_grad, "optimizer.clear_grad()")
+            return self
         for param in self._params():
             param.grad = None
         return self

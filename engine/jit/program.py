@@ -1,0 +1,203 @@
+"""Compiling a Graph into one straight-line Python function over raw arrays.
+
+Replay then costs one call per kernel: no Tensor objects for intermediates, no dtype or
+broadcast decisions (they were made while recording), no tape. The backward of a recorded
+GradManager becomes the reverse sequence of VJP calls with gradient sums in locals, the
+optimizer's update and other effects are called as recorded. `source` keeps the generated
+text so a replay can be read (and profiled) line by line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.tape import Node, unbroadcast
+from .errors import TraceError
+from .graph import (
+    CONST,
+    EXTERNAL,
+    INPUT,
+    Apply,
+    Assign,
+    Backward,
+    Call,
+    Graph,
+    Guard,
+    HostCall,
+    Lit,
+)
+
+_TRACKED = True  # a VJP only asks whether a parent is None
+
+
+class Program:
+    """A graph compiled to Python: `run(input_arrays) -> output arrays`."""
+
+    def __init__(self, graph: Graph, live_outputs: list[int], inference: bool = False) -> None:
+        self.graph = graph
+        self.ns: dict[str, Any] = {
+            "_unbroadcast": unbroadcast,
+            "_guard_failed": _guard_failed,
+            "_equal": _equal,
+        }
+        self.lines: list[str] = []
+        self._loaded: set[int] = set()
+        self._emit(graph, live_outputs, inference)
+        self.source = "\n".join(self.lines)
+        code = compile(self.source, "<engine.jit replay>", "exec")
+        exec(code, self.ns)  # noqa: S102 - our own generated text, built from the graph only
+        self.run = self.ns["replay"]
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _const(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def _ref(self, x: Any, body: list[str]) -> str:
+        """The expression for an operand, loading externals at their first use."""
+        if isinstance(x, Lit):
+            v = x.value
+            if v is None or isinstance(v, (bool, int, float, str)):
+                return repr(v) if not (isinstance(v, float) and not np.isfinite(v)) else (
+                    self._const("L", v)
+                )
+            return self._const("L", v)
+        var = self.graph.vars[x]
+        if var.kind == EXTERNAL and x not in self._loaded:
+            tensor = self._const("T", var.tensor)
+            body.append(f"    v{x} = {tensor}._data")
+            self._loaded.add(x)
+        return f"v{x}"
+
+    # ---- code generation ---------------------------------------------------------------
+    def _emit(self, graph: Graph, live_outputs: list[int], inference: bool) -> None:
+        body: list[str] = []
+        for var in graph.vars:
+            if var.kind == CONST:
+                body.append(f"    v{var.idx} = {self._const('C', var.value)}")
+        for k, idx in enumerate(graph.inputs):
+            body.append(f"    v{idx} = inputs[{k}]")
+        for ins in graph.instrs:
+            if isinstance(ins, Apply):
+                self._emit_apply(ins, body)
+            elif isinstance(ins, HostCall):
+                fn = self._const("H", ins.fn)
+                args = [self._ref(x, body) for x in ins.ins]
+                args += [self._const("O", o) for o in ins.objects]
+                args += [f"{k}={self._const('P', v)}" for k, v in ins.params.items()]
+                target = f"v{ins.out} = " if ins.out is not None else ""
+                body.append(f"    {target}{fn}({', '.join(args)})")
+            elif isinstance(ins, Backward):
+                if not inference:
+                    self._emit_backward(ins, body)
+            elif isinstance(ins, Call):
+                if not inference:
+                    body.append(f"    {self._const('F', ins.fn)}({self._const('O', ins.obj)})")
+            elif isinstance(ins, Assign):
+                if not inference:
+                    ref = self._ref(ins.var, body)
+                    body.append(f"    {self._const('T', ins.tensor)}._data = {ref}")
+            elif isinstance(ins, Guard):
+                value = self._const("G", ins.value)
+                ref = self._ref(ins.var, body)
+                body.append(f"    if not _equal({ref}, {value}):")
+                body.append(f"        _guard_failed({graph.vars[ins.var].name!r}, {value}, {ref})")
+        outs = [self._ref(i, body) for i in live_outputs]
+        body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        self.lines = ["def replay(inputs):", *body]
+
+    def _emit_apply(self, ins: Apply, body: list[str]) -> None:
+        fn = self._const("f", ins.prim.forward)
+        xp = self._const("xp", ins.device.xp)
+        args = [xp] + [self._ref(x, body) for x in ins.ins]
+        args += [f"{k}={self._const('P', v)}" for k, v in ins.params.items()]
+        target = f"v{ins.out}"
+        if ins.prim.residual:
+            res = f"v{ins.res}" if isinstance(ins.res, int) else "_"
+            target = f"{target}, {res}"
+        body.append(f"    {target} = {fn}({', '.join(args)})")
+
+    def _emit_backward(self, ins: Backward, body: list[str]) -> None:
+        instrs = self.graph.instrs
+        n = len(ins.steps)
+        g = [f"g{id(ins) % 99991}_{k}" for k in range(n)]
+        leaf = [f"l{id(ins) % 99991}_{j}" for j in range(len(ins.leaves))]
+        for name in g + leaf:
+            body.append(f"    {name} = None")
+        for k, y, dy in ins.roots:
+            if k is None:
+                continue  # y does not depend on an attached tensor
+            yv = self._ref(y, body)
+            var = self.graph.vars[y]
+            xp = self._const("xp", var.device.xp)
+            if dy is None:
+                seed = f"{xp}.ones({yv}.shape, dtype={yv}.dtype)"
+            else:
+                d = self._ref(dy, body)
+                seed = f"{xp}.broadcast_to({xp}.asarray({d}, dtype={yv}.dtype), {yv}.shape)"
+            body.append(f"    {g[k]} = {seed} if {g[k]} is None else {g[k]} + {seed}")
+        for k in reversed(range(n)):
+            step = ins.steps[k]
+            apply = instrs[step.apply_idx]
+            parents = tuple(None if t is None else _TRACKED for t in step.targets)
+            node = Node(apply.prim, parents, None, None, None, apply.params, 0, None,
+                        apply.device.xp)
+            nn = self._const("N", node)
+            vjp = self._const("V", apply.prim.vjp)
+            body.append(f"    if {g[k]} is not None:")
+            ins_refs = [self._ref(x, body) if not isinstance(x, Lit) else self._ref(x, body)
+                        for x in apply.ins]
+            tup = ", ".join(ins_refs) + ("," if len(ins_refs) == 1 else "")
+            body.append(f"        {nn}.inputs = ({tup})")
+            body.append(f"        {nn}.out = v{apply.out}")
+            if apply.prim.residual:
+                res = f"v{apply.res}" if isinstance(apply.res, int) else self._ref(apply.res, body)
+                body.append(f"        {nn}.res = {res}")
+            body.append(f"        _gs = {vjp}({nn}, {g[k]})")
+            for i, target in enumerate(step.targets):
+                if target is None:
+                    continue
+                dest = g[target[1]] if target[0] == "node" else leaf[target[1]]
+                shape = step.shapes[i]
+                body.append(f"        _gx = _gs[{i}]")
+                body.append("        if _gx is not None:")
+                body.append(f"            if _gx.shape != {shape!r}:")
+                body.append(
+                    f"                _gx = _unbroadcast(_gx, {shape!r}, {apply.prim.name!r})"
+                )
+                body.append(f"            {dest} = _gx if {dest} is None else {dest} + _gx")
+            body.append(f"        {nn}.inputs = {nn}.out = {nn}.res = None")
+            body.append(f"        {g[k]} = None")
+        gm = self._const("GM", ins.manager)
+        for j, t in enumerate(ins.leaves):
+            tn = self._const("T", t)
+            body.append(f"    if {leaf[j]} is not None:")
+            body.append(f"        {gm}._store({tn}, {leaf[j]})")
+        for t, idx in ins.grads:
+            tn = self._const("T", t)
+            body.append(f"    v{idx} = None if {tn}.grad is None else {tn}.grad._data")
+
+
+def inputs_of(graph: Graph) -> list[int]:
+    """The graph's input vars (what a replay is fed)."""
+    return [i for i in graph.inputs if graph.vars[i].kind == INPUT]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        host = a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a
+        return bool(np.array_equal(np.asarray(host), b))
+    except (TypeError, ValueError):
+        return False
+
+
+def _guard_failed(name: str, expected: Any, got: Any) -> None:
+    raise TraceError(
+        f"trace error because tensors not equals: the traced function read {name} on the "
+        f"host (item/numpy/bool) when recorded ({expected!r}) and it is now {got!r}; Python "
+        "may take another path, so the recorded graph would be stale. Return the tensor and "
+        "read it outside the traced function"
+    )

@@ -1,0 +1,262 @@
+"""Recording a traced function's first call into a Graph, while it runs eagerly.
+
+The recorder is installed as `TRACING.recorder`; every `apply()`, host_call, backward,
+optimizer step, in-place assignment and host read of the call reports to it. Arrays are
+identified by `id()` while the recording keeps them alive, so a tensor whose data is
+replaced (`x += 1`) is followed to the instruction that produced its new value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..core.tape import RECORDING
+from ..core.tracing import TRACING
+from ..tensor import Parameter, Tensor
+from .errors import TraceError
+from .graph import (
+    CONST,
+    EXTERNAL,
+    GRAD,
+    HOST,
+    INPUT,
+    OP,
+    Apply,
+    Assign,
+    Backward,
+    BackwardStep,
+    Call,
+    Graph,
+    Guard,
+    HostCall,
+    Lit,
+    Var,
+)
+
+
+def is_array(x: Any) -> bool:
+    """Whether x is a device array (NumPy or CuPy), as opposed to a number or None."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__array_interface__") or (
+        hasattr(x, "__cuda_array_interface__")
+    )
+
+
+class Recorder:
+    """Builds a Graph from one eager run of the traced function."""
+
+    def __init__(self, names: dict[int, str], capture_as_const: bool, symbolic: bool) -> None:
+        self.graph = Graph()
+        self.names = names  # id(tensor) -> a readable name (module parameter paths)
+        self.capture_as_const = capture_as_const
+        self.symbolic = symbolic
+        self.by_array: dict[int, int] = {}  # id(array) -> var index
+        self.keep: list[Any] = []  # arrays and tensors kept alive so their ids stay unique
+        self.made: set[int] = set()  # ids of tensors created by this call's primitives
+        self.node_apply: dict[int, int] = {}  # id(tape node) -> index of its Apply
+        self.externals: dict[int, int] = {}  # id(tensor) -> its EXTERNAL var
+        self._scope: str | None = None
+        self._count = 0
+
+    # ---- vars --------------------------------------------------------------------------
+    def new_var(self, kind: str, array: Any, device: Any, name: str = "", **kw: Any) -> int:
+        """A new data node for `array` (mapped by id so later uses find it)."""
+        idx = len(self.graph.vars)
+        if not name:
+            name = f"t{self._count}"
+            self._count += 1
+        shape = tuple(array.shape)
+        self.graph.vars.append(Var(idx, kind, shape, array.dtype, name, device, **kw))
+        self.by_array[id(array)] = idx
+        self.keep.append(array)
+        return idx
+
+    def bind_input(self, tensor: Tensor, name: str) -> int:
+        """Make an argument tensor an input of the graph."""
+        idx = self.new_var(INPUT, tensor._data, tensor._device, name)
+        self.keep.append(tensor)
+        self.graph.inputs.append(idx)
+        return idx
+
+    def operand(self, x: Any, array: Any, device: Any) -> Any:
+        """The var index (or Lit) for one input of an instruction."""
+        if not is_array(array):
+            return Lit(array)
+        idx = self.by_array.get(id(array))
+        if idx is not None:
+            return idx
+        if isinstance(x, Tensor):
+            return self.external(x)
+        # a bare array literal (an index array, say): a constant of the graph
+        return self.new_var(CONST, array, device, f"c{len(self.graph.vars)}", value=array)
+
+    def external(self, t: Tensor) -> int:
+        """The var of a tensor that existed before the call (read live unless captured)."""
+        name = self.names.get(id(t)) or f"c{len(self.graph.vars)}"
+        if self.capture_as_const:
+            value = t._data.copy()
+            idx = self.new_var(CONST, t._data, t._device, name, value=value)
+        else:
+            idx = self.new_var(EXTERNAL, t._data, t._device, name, tensor=t)
+        self.graph.vars[idx].is_param = isinstance(t, Parameter)
+        self.externals[id(t)] = idx
+        self.keep.append(t)
+        return idx
+
+    # ---- hooks called by the engine ------------------------------------------------------
+    def on_apply(self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any,
+                 result: Tensor) -> None:
+        """apply() ran `prim`: record it."""
+        device = result._device
+        ins = [self.operand(x, a, device) for x, a in zip(inputs, arrays, strict=True)]
+        out_idx = self.new_var(OP, out, device)
+        res_idx = None
+        if prim.residual and is_array(res):
+            res_idx = self.new_var(OP, res, device, f"{self.graph.vars[out_idx].name}_res")
+        elif prim.residual:
+            res_idx = Lit(res)  # type: ignore[assignment]
+        apply = Apply(prim, dict(params), ins, out_idx, res_idx, device, self._scope)
+        self.graph.instrs.append(apply)
+        self.made.add(id(result))
+        self.keep.append(result)
+        node = result._node
+        if node is not None:
+            self.node_apply[id(node)] = len(self.graph.instrs) - 1
+
+    def on_host_call(self, fn: Any, inputs: Any, arrays: Any, objects: tuple, params: dict,
+                     out: Any) -> None:
+        """host_call ran `fn`: record it so replays run it again."""
+        device = next((x._device for x in inputs if isinstance(x, Tensor)), None)
+        if device is None:
+            from ..core.device import as_device
+
+            device = as_device(None)
+        ins = [self.operand(x, a, device) for x, a in zip(inputs, arrays, strict=True)]
+        out_idx = self.new_var(HOST, out, device) if is_array(out) else None
+        self.graph.instrs.append(HostCall(fn, ins, objects, dict(params), out_idx, device))
+        self.keep.extend(objects)
+
+    def on_assign(self, tensor: Tensor) -> None:
+        """A tensor's data was replaced in place (`x += 1`, `x[i] = v`)."""
+        if id(tensor) in self.made:
+            return  # a temporary of this call: nobody outside can see it
+        idx = self.operand(tensor, tensor._data, tensor._device)
+        name = self.names.get(id(tensor)) or self.graph.vars[idx].name
+        self.graph.instrs.append(Assign(tensor, idx, name))
+        self.keep.append(tensor)
+
+    def on_host_read(self, tensor: Tensor) -> None:
+        """Python read a value: a replay must compute the same one, or the graph is stale."""
+        if self.symbolic:
+            raise TraceError(
+                "trace error because a value was read on the host in symbolic tracing: "
+                "return the tensor and read it outside the traced function"
+            )
+        idx = self.operand(tensor, tensor._data, tensor._device)
+        if isinstance(idx, Lit) or self.graph.vars[idx].kind == CONST:
+            return  # a constant never changes
+        value = tensor._device.backend.to_host(tensor._data).copy()
+        self.graph.instrs.append(Guard(idx, value))
+
+    def on_call(self, obj: Any, fn: Any, label: str) -> Any:
+        """A method with effects outside apply() (optimizer.step): record, then run it."""
+        self.graph.instrs.append(Call(fn, obj, label))
+        self.keep.append(obj)
+        return self.suspended(fn, obj)
+
+    def on_backward(self, gm: Any, y: Any, dy: Any) -> None:
+        """GradManager.backward inside the call: record its tape as replayable steps."""
+        ys = list(y) if isinstance(y, (list, tuple)) else [y]
+        dys = list(dy) if isinstance(dy, (list, tuple)) else [dy] * len(ys)
+        tape = list(RECORDING.tape) if gm.is_recording else []
+        position = {id(node): k for k, node in enumerate(tape)}
+        steps = []
+        leaves: list[Tensor] = []
+        leaf_pos: dict[int, int] = {}
+        for node in tape:
+            apply_idx = self.node_apply.get(id(node))
+            if apply_idx is None:
+                raise TraceError(
+                    "trace error because backward reaches an operation recorded outside the "
+                    "traced function: put the forward pass inside it too"
+                )
+            apply = self.graph.instrs[apply_idx]
+            targets = []
+            for parent in node.parents:
+                if parent is None:
+                    targets.append(None)
+                elif parent.leaf is not None:
+                    t = parent.leaf[0]
+                    if id(t) not in leaf_pos:
+                        leaf_pos[id(t)] = len(leaves)
+                        leaves.append(t)
+                    targets.append(("leaf", leaf_pos[id(t)]))
+                else:
+                    targets.append(("node", position[id(parent)]))
+            shapes = [getattr(a, "shape", None) for a in node.inputs]
+            steps.append(BackwardStep(apply_idx, targets, shapes))
+        roots = []
+        for yi, dyi in zip(ys, dys, strict=False):
+            node = getattr(yi, "_node", None)
+            k = position.get(id(node)) if node is not None else None
+            y_idx = self.operand(yi, yi._data, yi._device)
+            if dyi is None:
+                dy_op: Any = None
+            else:
+                dy_op = self.operand(dyi, getattr(dyi, "_data", dyi), yi._device)
+            roots.append((k, y_idx, dy_op))
+        # store order: the manager's attach order, as the eager backward does
+        order = {id(t): i for i, t in enumerate(gm.attached_tensors())}
+        leaves_sorted = sorted(leaves, key=lambda t: order.get(id(t), len(order)))
+        where = {id(t): i for i, t in enumerate(leaves_sorted)}
+        remap = [where[id(t)] for t in leaves]
+        for step in steps:
+            step.targets = [
+                ("leaf", remap[t[1]]) if t is not None and t[0] == "leaf" else t
+                for t in step.targets
+            ]
+        instr = Backward(gm, roots, steps, leaves_sorted, [])
+        self.graph.instrs.append(instr)
+        self.keep.append(gm)
+        self.suspended(type(gm).backward, gm, y, dy)
+        for t in leaves_sorted:
+            if t.grad is not None:
+                owner = self.externals.get(id(t))
+                base = self.graph.vars[owner].name if owner is not None else "leaf"
+                idx = self.new_var(GRAD, t.grad._data, t._device, f"{base}.grad")
+                instr.grads.append((t, idx))
+
+    def suspended(self, fn: Any, *args: Any) -> Any:
+        """Run fn eagerly with recording off (its own effects are one instruction)."""
+        TRACING.recorder = None
+        try:
+            return fn(*args)
+        finally:
+            TRACING.recorder = self
+
+    @contextlib.contextmanager
+    def scope(self, name: str) -> Iterator[None]:
+        """Tag the primitives applied inside with `name` (the outermost scope wins)."""
+        outer = self._scope
+        self._scope = outer or name
+        try:
+            yield
+        finally:
+            self._scope = outer
+
+    # ---- the end -----------------------------------------------------------------------
+    def output(self, t: Tensor) -> tuple[str, Any]:
+        """How a returned tensor is rebuilt on replay: ('var', idx) or ('object', t)."""
+        idx = self.operand(t, t._data, t._device)
+        self.graph.outputs.append(idx)
+        if isinstance(idx, Lit) or (id(t) not in self.made and id(t) in self.externals):
+            return ("object", t)  # a parameter returned as it is: the same object, as eagerly
+        return ("var", idx)
+
+    def finish(self) -> Graph:
+        """The recorded graph, with the arrays of the first call let go."""
+        self.keep.clear()
+        self.by_array.clear()
+        return self.graph
+
