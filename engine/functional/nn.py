@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.tracing import host_call
 from ..ops import conv as C
 from ..ops import linalg as L
 from ..ops import nn as N
@@ -295,11 +296,8 @@ def batch_norm(
     out = apply(B.batch_norm, inp, 1.0 if w is None else w, 0.0 if b is None else b, eps=eps)
     if mean is None and var is None:
         return out
-    data, axes = inp._data, B.reduce_axes(inp.ndim)
-    count = inp.size // inp.shape[1]
-    batch_mean = data.mean(axis=axes)
-    batch_var = data.var(axis=axes) * (count / max(count - 1, 1))  # unbiased, as MegEngine
     if not inplace:
+        batch_mean, batch_var = _batch_stats(inp._data)
         new_mean = new_var = None
         if running_mean is not None:
             new_mean = Tensor(running_mean)
@@ -308,11 +306,25 @@ def batch_norm(
             new_var = Tensor(running_var)
             _update_running(new_var, batch_var, momentum)
         return out, new_mean, new_var
+    # host work outside apply(): a trace must repeat it on every replay
+    host_call(_track_running, inp, objects=(running_mean, running_var), momentum=momentum)
+    return out
+
+
+def _batch_stats(data: Any) -> tuple[Any, Any]:
+    """Per-channel batch mean and unbiased variance (as MegEngine's running statistics use)."""
+    axes = B.reduce_axes(data.ndim)
+    count = data.size // data.shape[1]
+    return data.mean(axis=axes), data.var(axis=axes) * (count / max(count - 1, 1))
+
+
+def _track_running(data: Any, running_mean: Any, running_var: Any, momentum: float) -> None:
+    """Fold one batch's statistics into the running ones, in the same Tensor objects."""
+    batch_mean, batch_var = _batch_stats(data)
     if running_mean is not None:
         _update_running(running_mean, batch_mean, momentum)
     if running_var is not None:
         _update_running(running_var, batch_var, momentum)
-    return out
 
 
 def dropout(inp: Any, drop_prob: float, training: bool = True) -> Tensor:
@@ -327,9 +339,13 @@ def dropout(inp: Any, drop_prob: float, training: bool = True) -> Tensor:
     if not training or drop_prob == 0:
         return inp
     inp = _float(inp)
-    keep = get_rng().random(inp.shape) >= drop_prob
-    keep = inp.device.backend.from_host(keep)
+    keep = host_call(_keep_mask, inp, objects=(inp.device,), drop_prob=drop_prob)
     return apply(B.dropout, inp, keep, scale=1.0 / (1.0 - drop_prob))
+
+
+def _keep_mask(data: Any, device: Any, drop_prob: float) -> Any:
+    """A fresh dropout mask from the global generator (host work a trace repeats)."""
+    return device.backend.from_host(get_rng().random(data.shape) >= drop_prob)
 
 
 # ---- padding -------------------------------------------------------------------------------

@@ -82,8 +82,9 @@ class Checker:
         return False
 
     # ---- hooks ---------------------------------------------------------------------------
-    def on_apply(self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any,
-                 result: Tensor) -> None:
+    def on_apply(
+        self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any, result: Tensor
+    ) -> None:
         """apply() ran `prim`: it must be the next recorded primitive."""
         ins = self._next(Apply, prim.name)
         if ins.prim is not prim or not _same_params(ins.params, params):
@@ -96,8 +97,9 @@ class Checker:
         if isinstance(ins.res, int):
             self._map(res, ins.res)
 
-    def on_host_call(self, fn: Any, inputs: Any, arrays: Any, objects: tuple, params: dict,
-                     out: Any) -> None:
+    def on_host_call(
+        self, fn: Any, inputs: Any, arrays: Any, objects: tuple, params: dict, out: Any
+    ) -> None:
         """A host_call: must be the next recorded one."""
         name = getattr(fn, "__name__", "host call")
         ins = self._next(HostCall, name)

@@ -61,8 +61,10 @@ class Program:
         if isinstance(x, Lit):
             v = x.value
             if v is None or isinstance(v, (bool, int, float, str)):
-                return repr(v) if not (isinstance(v, float) and not np.isfinite(v)) else (
-                    self._const("L", v)
+                return (
+                    repr(v)
+                    if not (isinstance(v, float) and not np.isfinite(v))
+                    else (self._const("L", v))
                 )
             return self._const("L", v)
         var = self.graph.vars[x]
@@ -143,13 +145,16 @@ class Program:
             step = ins.steps[k]
             apply = instrs[step.apply_idx]
             parents = tuple(None if t is None else _TRACKED for t in step.targets)
-            node = Node(apply.prim, parents, None, None, None, apply.params, 0, None,
-                        apply.device.xp)
+            node = Node(
+                apply.prim, parents, None, None, None, apply.params, 0, None, apply.device.xp
+            )
             nn = self._const("N", node)
             vjp = self._const("V", apply.prim.vjp)
             body.append(f"    if {g[k]} is not None:")
-            ins_refs = [self._ref(x, body) if not isinstance(x, Lit) else self._ref(x, body)
-                        for x in apply.ins]
+            ins_refs = [
+                self._ref(x, body) if not isinstance(x, Lit) else self._ref(x, body)
+                for x in apply.ins
+            ]
             tup = ", ".join(ins_refs) + ("," if len(ins_refs) == 1 else "")
             body.append(f"        {nn}.inputs = ({tup})")
             body.append(f"        {nn}.out = v{apply.out}")

@@ -38,8 +38,11 @@ from .graph import (
 
 def is_array(x: Any) -> bool:
     """Whether x is a device array (NumPy or CuPy), as opposed to a number or None."""
-    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__array_interface__") or (
-        hasattr(x, "__cuda_array_interface__")
+    return (
+        hasattr(x, "shape")
+        and hasattr(x, "dtype")
+        and hasattr(x, "__array_interface__")
+        or (hasattr(x, "__cuda_array_interface__"))
     )
 
 
@@ -105,8 +108,9 @@ class Recorder:
         return idx
 
     # ---- hooks called by the engine ------------------------------------------------------
-    def on_apply(self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any,
-                 result: Tensor) -> None:
+    def on_apply(
+        self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any, result: Tensor
+    ) -> None:
         """apply() ran `prim`: record it."""
         device = result._device
         ins = [self.operand(x, a, device) for x, a in zip(inputs, arrays, strict=True)]
@@ -124,8 +128,9 @@ class Recorder:
         if node is not None:
             self.node_apply[id(node)] = len(self.graph.instrs) - 1
 
-    def on_host_call(self, fn: Any, inputs: Any, arrays: Any, objects: tuple, params: dict,
-                     out: Any) -> None:
+    def on_host_call(
+        self, fn: Any, inputs: Any, arrays: Any, objects: tuple, params: dict, out: Any
+    ) -> None:
         """host_call ran `fn`: record it so replays run it again."""
         device = next((x._device for x in inputs if isinstance(x, Tensor)), None)
         if device is None:
@@ -181,7 +186,6 @@ class Recorder:
                     "trace error because backward reaches an operation recorded outside the "
                     "traced function: put the forward pass inside it too"
                 )
-            apply = self.graph.instrs[apply_idx]
             targets = []
             for parent in node.parents:
                 if parent is None:
@@ -254,9 +258,14 @@ class Recorder:
             return ("object", t)  # a parameter returned as it is: the same object, as eagerly
         return ("var", idx)
 
+    def rename(self, t: Tensor, name: str) -> None:
+        """Give the node holding t's value a readable name (not parameters or inputs)."""
+        idx = self.by_array.get(id(t._data))
+        if idx is not None and self.graph.vars[idx].kind in (OP, HOST):
+            self.graph.vars[idx].name = name
+
     def finish(self) -> Graph:
         """The recorded graph, with the arrays of the first call let go."""
         self.keep.clear()
         self.by_array.clear()
         return self.graph
-

@@ -111,6 +111,10 @@ class trace:  # noqa: N801 - MegEngine's name
             TRACING.recorder = None
         out_leaves, out_tree = flatten(out)
         spec = [rec.output(x) if isinstance(x, Tensor) else ("py", x) for x in out_leaves]
+        if isinstance(out, dict):  # {"loss": loss, ...}: the keys name the output nodes
+            for key, value in out.items():
+                if isinstance(value, Tensor):
+                    rec.rename(value, str(key))
         entry = _Entry(rec.finish(), spec, out_tree)
         self._cache[key] = self._last = entry
         return out
@@ -237,7 +241,8 @@ def _parameter_names(fn: Any, leaves: list) -> dict[int, str]:
         found.append(("", owner))
     code = getattr(fn, "__code__", None)
     if code is not None:
-        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
+        cells = getattr(fn, "__closure__", None) or ()
+        for name, cell in zip(code.co_freevars, cells, strict=False):
             try:
                 found.append((name, cell.cell_contents))
             except ValueError:
