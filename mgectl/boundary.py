@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -14,10 +15,22 @@ DEBUG_KEY = "mgectl.debug"
 EXIT_USER = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 1  # as Click exits when the reader of its output went away
 
 
 class ErrorBoundaryGroup(TyperGroup):
     """The top-level command group: runs a verb and maps whatever it raises to an exit code."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        """The group's options, flags shown as flags in --help."""
+        return show_flags_as_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        """A verb, its flags (--quiet, --help, ...) shown without a <bool> value in --help."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            show_flags_as_flags([*command.params, command.get_help_option(ctx)])
+        return command
 
     def invoke(self, ctx: typer.Context) -> Any:
         """Run the chosen verb; print known errors as one line and exit, re-raise with --debug."""
@@ -35,11 +48,24 @@ class ErrorBoundaryGroup(TyperGroup):
                 raise
             print_error("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # the reader went away (`mgectl ... | head`): not an error of ours; point stdout at
+            # /dev/null so the interpreter's final flush does not complain either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as error:
             if ctx.meta.get(DEBUG_KEY):
                 raise
             print_error(f"internal error: {describe(error)} (run with --debug for the traceback)")
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def show_flags_as_flags(params: list[Any]) -> list[Any]:
+    """Give boolean flags an empty metavar: Typer's help would show them taking a <bool> value."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
 
 
 def describe(error: BaseException) -> str:

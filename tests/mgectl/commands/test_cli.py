@@ -44,6 +44,19 @@ def test_every_verb_help_has_copy_paste_examples(cli: Callable, verb: str) -> No
     assert f"mgectl {verb}" in result.stdout
 
 
+@pytest.mark.parametrize("verb", ["", *VERBS])
+def test_help_shows_flags_as_flags(cli: Callable, verb: str) -> None:
+    result = cli(*([verb] if verb else []), "--help")
+    assert "<bool>" not in result.stdout  # --quiet, --debug, --help take no value
+    assert "--help" in result.stdout
+
+
+def test_quiet_is_a_flag_not_a_value(cli: Callable, tmp_path: Path) -> None:
+    result = cli("train", "--quiet", "true")
+    assert result.exit_code == 2  # "true" is read as the CONFIG argument, not as --quiet's value
+    assert "true: no such file" in result.output
+
+
 def test_no_arguments_shows_help(cli: Callable) -> None:
     result = cli()
     assert "Usage" in result.stdout + result.stderr
