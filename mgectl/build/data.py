@@ -56,6 +56,7 @@ class PreparedData:
     feature_names: list[str] = field(default_factory=list)
     label_name: str = "y"
     standardizer: Standardizer | None = None
+    generator_meta: dict[str, Any] = field(default_factory=dict)  # e.g. the real w and b
 
     @property
     def has_val(self) -> bool:
@@ -89,6 +90,7 @@ class Source:
     feature_names: list[str] = field(default_factory=list)
     label_name: str = "y"
     num_classes: int | None = None
+    generator_meta: dict[str, Any] = field(default_factory=dict)
 
 
 def load_source(data: Any, task: str) -> Source:
@@ -115,6 +117,7 @@ def _synthetic(data: Any) -> Source:
         class_names=list(names) if names else None,
         feature_names=["x"] if x.shape[1:] == (1,) else [f"x{i}" for i in range(x[0].size)],
         num_classes=int(classes) if classes else None,
+        generator_meta=dict(generated.meta),
     )
 
 
@@ -214,4 +217,5 @@ def prepare(cfg: Any, layout: str) -> PreparedData:
         feature_names=source.feature_names,
         label_name=source.label_name,
         standardizer=standardizer,
+        generator_meta=source.generator_meta,
     )

@@ -185,6 +185,9 @@ class ConsoleReporter:
         if event.params:
             learned = ", ".join(f"{k} = {v:.3f}" for k, v in event.params.items())
             lines.append(f"learned  {learned}")
+        if event.truth:
+            real = ", ".join(f"{k} = {v:.3f}" for k, v in event.truth.items())
+            lines.append(f"real     {real}  (the data generator's)")
         lines += self._files(event.files)
         title = f"{self.start.name}" if self.start is not None else "run"
         self.console.print(Panel("\n".join(lines), title=title, expand=False))

@@ -35,13 +35,24 @@ def loss_plot(history: list[dict[str, Any]], path: Path, title: str) -> None:
 
 
 def fit_plot(
-    x: np.ndarray, y: np.ndarray, curve_x: np.ndarray, curve_y: np.ndarray, path: Path, title: str
+    x: np.ndarray,
+    y: np.ndarray,
+    curve_x: np.ndarray,
+    curve_y: np.ndarray,
+    path: Path,
+    title: str,
+    truth: dict[str, float] | None = None,
 ) -> None:
-    """The tutorial's figure: the data as dots and the model's prediction as a blue line."""
+    """The tutorial's figure: data as dots, the model's prediction as a blue line, and (when
+    the generator's real w and b are known) the true line dashed, to see how far b still is."""
     figure = _figure()
     axes = figure.subplots()
-    axes.scatter(x, y, marker=".")
-    axes.plot(curve_x, curve_y, "-b")
+    axes.scatter(x, y, marker=".", label="data")
+    axes.plot(curve_x, curve_y, "-b", label="learned")
+    if truth and {"w", "b"} <= truth.keys():
+        real = truth["w"] * curve_x + truth["b"]
+        axes.plot(curve_x, real, "--g", label=f"real: y = {truth['w']:g} x + {truth['b']:g}")
+        axes.legend()
     axes.set_xlabel("x")
     axes.set_ylabel("y")
     axes.set_title(title)

@@ -70,6 +70,7 @@ class RunEnd:
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
+    truth: dict[str, float] | None = None  # the generator's real values of params, if known
 
 
 Event = Union[RunStart, StepEnd, EpochEnd, CheckpointSaved, RunEnd]  # noqa: UP007

@@ -210,6 +210,17 @@ class Loop:
             return {"w": float(model.w.item()), "b": float(model.b.item())}
         return None
 
+    def true_params(self) -> dict[str, float] | None:
+        """The generator's real values of the learned scalars (the tutorial's real w and b).
+
+        Only in the data's own units: standardised features give w and b other meanings.
+        """
+        learned, data = self.learned_params(), self.built.data
+        if not learned or data.standardizer is not None:
+            return None
+        truth = {k: float(data.generator_meta[k]) for k in learned if k in data.generator_meta}
+        return truth or None
+
     def end_epoch(self, record: dict[str, Any], run: RunDir) -> bool:
         """Book an epoch: schedule, monitor, snapshot, metrics line, checkpoint; True to stop."""
         train = self.cfg.train
@@ -317,6 +328,7 @@ class Loop:
                 self.learned_params(),
                 files,
                 time.perf_counter() - started,
+                truth=self.true_params(),
             )
         )
 
@@ -327,7 +339,10 @@ class Loop:
         data = self.built.data
         if data.task == "regression" and data.shape.features == 1:
             x, y, curve_x, curve_y = fitted_curve(self.built.model, data, self.device)
-            plots.fit_plot(x, y, curve_x, curve_y, run.plots / "fit.png", self.cfg.name)
+            truth = self.true_params()
+            plots.fit_plot(
+                x, y, curve_x, curve_y, run.plots / "fit.png", self.cfg.name, truth=truth
+            )
 
     def start_event(self, run: RunDir, resumed_from: Path | None) -> RunStart:
         """The header: what trains where, on how much data."""
