@@ -1,4 +1,4 @@
-"""Validation metrics (loss, accuracy, MSE, R²) and the monitor behind best checkpoints."""
+"""Metrics (loss; accuracy, macro-F1, confusion; MSE, RMSE, MAE, R²) and the best monitor."""
 
 from __future__ import annotations
 
@@ -49,31 +49,66 @@ class EvalSet:
         return cls(chunks, y, rows)
 
 
-def accuracy(outputs: np.ndarray, labels: np.ndarray, loss_type: str) -> float:
-    """Fraction of samples whose predicted class is the label."""
-    return float((predicted_classes(outputs, loss_type) == labels).mean())
-
-
 def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """Mean squared error and R² = 1 - SSE / SST (computed in float64)."""
-    return _regression(_sse(outputs, targets), targets)
+    """MSE, RMSE, MAE and R² = 1 - SSE / SST of OUTPUTS against TARGETS (in float64)."""
+    return _regression(*_errors(outputs, targets), targets)
 
 
-def _sse(outputs: np.ndarray, targets: np.ndarray) -> float:
-    """Sum of squared errors in float64."""
-    pred = outputs.reshape(-1).astype(np.float64)
-    truth = targets.reshape(-1).astype(np.float64)
-    return float(((pred - truth) ** 2).sum())
+def _errors(outputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+    """Sums of squared and of absolute errors, in float64."""
+    diff = outputs.reshape(-1).astype(np.float64) - targets.reshape(-1).astype(np.float64)
+    return float((diff**2).sum()), float(np.abs(diff).sum())
 
 
-def _regression(sse: float, targets: np.ndarray) -> dict[str, float]:
-    """MSE and R² from the sum of squared errors over all of TARGETS."""
+def _regression(sse: float, sae: float, targets: np.ndarray) -> dict[str, float]:
+    """MSE, RMSE, MAE and R² from the error sums over all of TARGETS."""
     truth = targets.reshape(-1).astype(np.float64)
     sst = float(((truth - truth.mean()) ** 2).sum())
-    return {"mse": sse / len(truth), "r2": 1.0 - sse / sst if sst > 0 else 0.0}
+    mse = sse / len(truth)
+    return {
+        "mse": mse,
+        "rmse": math.sqrt(mse),
+        "mae": sae / len(truth),
+        "r2": 1.0 - sse / sst if sst > 0 else 0.0,
+    }
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """counts[i, j]: samples of class i predicted as class j."""
+    flat = labels.astype(np.int64) * classes + predicted.astype(np.int64)
+    return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 of each class from a confusion matrix (0 where undefined)."""
+    right = np.diag(matrix).astype(np.float64)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision = np.divide(right, predicted, out=np.zeros_like(right), where=predicted > 0)
+    recall = np.divide(right, actual, out=np.zeros_like(right), where=actual > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(right), where=both > 0)
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def classification_metrics(matrix: np.ndarray) -> dict[str, float]:
+    """Accuracy and macro-F1 (the mean F1 over the classes that occur or are predicted)."""
+    seen = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    f1 = per_class(matrix)["f1"]
+    return {
+        "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
+        "f1": float(f1[seen].mean()) if seen.any() else 0.0,
+    }
 
 
 Combine = Callable[[Sequence[float]], list[float]]
+
+
+@dataclass
+class Outcome:
+    """One pass over a data set: its metrics and, for classes, the confusion matrix."""
+
+    metrics: dict[str, float]
+    matrix: np.ndarray | None = None
 
 
 def evaluate(
@@ -84,11 +119,26 @@ def evaluate(
     task: str,
     prefix: str = "val",
     combine: Combine | None = None,
+    classes: int | None = None,
 ) -> dict[str, float]:
     """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats).
 
     COMBINE sums partial results over the ranks when DATA is this rank's share of the set.
     """
+    return assess(model, data, loss_fn, loss_type, task, prefix, combine, classes).metrics
+
+
+def assess(
+    model: Any,
+    data: EvalSet,
+    loss_fn: LossFn,
+    loss_type: str,
+    task: str,
+    prefix: str = "val",
+    combine: Combine | None = None,
+    classes: int | None = None,
+) -> Outcome:
+    """evaluate(), keeping the confusion matrix of a classifier too."""
     model.eval()
     try:
         total = 0.0
@@ -100,20 +150,23 @@ def evaluate(
     finally:
         model.train()
     mine = data.y if data.rows is None else data.y[data.rows]
-    score = 0.0  # a rank may hold no rows of a tiny set
-    if outputs and task == "classification":
-        score = float((predicted_classes(np.concatenate(outputs), loss_type) == mine).sum())
-    elif outputs:
-        score = _sse(np.concatenate(outputs), mine)
-    if combine is not None:
-        total, score = combine([total, score])
-    metrics = {f"{prefix}_loss": total / len(data.y)}
     if task == "classification":
-        metrics[f"{prefix}_accuracy"] = score / len(data.y)
+        count = classes or int(data.y.max()) + 1
+        predicted = predicted_classes(np.concatenate(outputs), loss_type) if outputs else mine[:0]
+        scores = confusion_matrix(mine, predicted, count).reshape(-1).astype(float).tolist()
     else:
-        for key, value in _regression(score, data.y).items():
-            metrics[f"{prefix}_{key}"] = value
-    return metrics
+        scores = list(_errors(np.concatenate(outputs), mine)) if outputs else [0.0, 0.0]
+    if combine is not None:
+        total, *scores = combine([total, *scores])
+    metrics = {f"{prefix}_loss": total / len(data.y)}
+    matrix = None
+    if task == "classification":
+        matrix = np.asarray(scores, dtype=np.int64).reshape(count, count)
+        found = classification_metrics(matrix)
+    else:
+        found = _regression(scores[0], scores[1], data.y)
+    metrics.update({f"{prefix}_{key}": value for key, value in found.items()})
+    return Outcome(metrics, matrix)
 
 
 class Monitor:

@@ -14,7 +14,6 @@ import engine.random
 from engine.autodiff import GradManager
 from engine.core.device import Device
 from mgectl.build.builder import Built, build
-from mgectl.build.losses import predicted_classes
 from mgectl.build.models import LinearRegression, describe_model, parameter_count
 from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
 from mgectl.report import plots
@@ -74,6 +73,10 @@ class Loop:
         self.val = None
         if data.has_val:
             self.val = EvalSet.on_device(data.x_val, data.y_val, device, **shard)
+        self.classes = data.num_classes if data.task == "classification" else None
+        self.train_eval = None  # a classifier's training set, measured in eval mode
+        if data.task == "classification":
+            self.train_eval = EvalSet.on_device(data.x_train, data.y_train, device, **shard)
         self.named = list(built.model.named_parameters())
         params = [p for _, p in self.named]
         self.gm = GradManager().attach(params, callbacks=world.allreduce_callbacks() or None)
@@ -138,12 +141,12 @@ class Loop:
         )
 
     # ---- the loop ---------------------------------------------------------------------------
-    def train_step(self, batch: Batch, epoch: int, step: int) -> tuple[float, float, int]:
+    def train_step(self, batch: Batch, epoch: int, step: int) -> tuple[float, float]:
         """Forward, loss, backward; refuse non-finite values before the optimizer sees them.
 
-        Returns the step's loss, its loss summed over the samples, and how many were right.
-        With several ranks a rank's loss weighs by its share of the step (1 for full batches),
-        so the averaged gradient is the one of the whole global batch.
+        Returns the step's loss and its loss summed over the samples. With several ranks a
+        rank's loss weighs by its share of the step (1 for full batches), so the averaged
+        gradient is the one of the whole global batch.
         """
         model, optimizer = self.built.model, self.built.optimizer
         weight = self.world.size * batch.count / batch.total
@@ -152,56 +155,77 @@ class Loop:
             loss = self.built.loss(outputs, batch.y)
             self.gm.backward(loss if weight == 1.0 else loss * weight)
         value = loss.item()
-        summed, correct = value * batch.total, 0
-        if self.built.data.task == "classification" and batch.count:
-            predicted = predicted_classes(outputs.numpy(), self.cfg.loss.type)
-            correct = int((predicted == batch.labels).sum())
+        summed = value * batch.total
         if self.world.distributed:
-            summed, right = self.world.sum([value * batch.count, correct])
-            value, correct = summed / batch.total, int(right)
+            (summed,) = self.world.sum([value * batch.count])
+            value = summed / batch.total
         bad = first_nonfinite(self.named)
         if bad is not None or not math.isfinite(value):
             raise NonFiniteError(epoch, step, len(self.batches), value, bad)
         optimizer.step().clear_grad()
         self.steps_done += 1
-        return value, summed, correct
+        return value, summed
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
-        """Train one epoch and return its metrics record."""
+        """Train one epoch and return its metrics record.
+
+        train_loss is the mean of the epoch's batch losses (training mode, as the weights
+        moved); the other train_ metrics measure the end-of-epoch model in eval mode, like
+        the val_ ones, so the two compare.
+        """
         started = time.perf_counter()
         cfg, built = self.cfg, self.built
         lr = built.optimizer.param_groups[0]["lr"]
-        total, seen, correct = 0.0, 0, 0
+        total, seen = 0.0, 0
         steps = len(self.batches)
         for step, batch in enumerate(self.batches, 1):
-            value, summed, right = self.train_step(batch, epoch, step)
+            value, summed = self.train_step(batch, epoch, step)
             total += summed
             seen += batch.total
-            correct += right
             self.emit(StepEnd(epoch, step, steps, value))
         self.world.average_buffers(built.model)  # one set of BatchNorm statistics for all ranks
         record: dict[str, Any] = {"epoch": epoch, "train_loss": total / seen}
-        if built.data.task == "classification":
-            record["train_accuracy"] = correct / seen
-        if self.val is not None:
-            last = epoch == cfg.train.epochs - 1
-            if last or (epoch + 1) % cfg.train.eval_every == 0:
-                combine = self.world.sum if self.world.distributed else None
-                task = built.data.task
-                args = (built.model, self.val, built.loss, cfg.loss.type, task)
-                record.update(evaluate(*args, combine=combine))
+        last = epoch == cfg.train.epochs - 1
+        measure = last or (epoch + 1) % cfg.train.eval_every == 0
+        if self.train_eval is not None:
+            if measure:
+                found = self.evaluate(self.train_eval, "train")
+                record.update({k: v for k, v in found.items() if k != "train_loss"})
             else:
-                record.update(dict.fromkeys(self.val_keys()))
+                record.update(dict.fromkeys(self.train_keys()))
+        if self.val is not None:
+            record.update(
+                self.evaluate(self.val, "val") if measure else dict.fromkeys(self.val_keys())
+            )
         record.update(self.learned_params() or {})
         record["lr"] = lr
         record["seconds"] = round(time.perf_counter() - started, 6)
         return record
 
+    def evaluate(self, data: EvalSet, prefix: str) -> dict[str, float]:
+        """Loss and metrics of the model on DATA (this rank's share of it), in eval mode."""
+        combine = self.world.sum if self.world.distributed else None
+        built = self.built
+        return evaluate(
+            built.model,
+            data,
+            built.loss,
+            self.cfg.loss.type,
+            built.data.task,
+            prefix=prefix,
+            combine=combine,
+            classes=self.classes,
+        )
+
+    def train_keys(self) -> list[str]:
+        """The eval-mode training-set metrics this task reports (classification only)."""
+        return ["train_accuracy", "train_f1"] if self.train_eval is not None else []
+
     def val_keys(self) -> list[str]:
         """The validation metrics this task reports."""
         if self.built.data.task == "classification":
-            return ["val_loss", "val_accuracy"]
-        return ["val_loss", "val_mse", "val_r2"]
+            return ["val_loss", "val_accuracy", "val_f1"]
+        return ["val_loss", "val_mse", "val_rmse", "val_mae", "val_r2"]
 
     def learned_params(self) -> dict[str, float] | None:
         """w and b of the tutorial's linear model (shown per epoch and in the summary)."""
@@ -355,12 +379,14 @@ class Loop:
         )
         if data.num_classes:
             features += f", {data.num_classes} classes"
-        keys = ["train_loss"]
-        if data.task == "classification":
-            keys.append("train_accuracy")
+        keys = ["train_loss", *self.train_keys()[:1]]  # the table: accuracy, not F1
         if self.val is not None:
-            # with an mse loss, val_mse repeats val_loss: the table shows it once
-            keys += [k for k in self.val_keys() if k != "val_mse" or self.cfg.loss.type != "mse"]
+            # the table keeps to a few columns (metrics.jsonl has them all); with an mse
+            # loss, val_mse would repeat val_loss
+            shown = {"val_loss", "val_accuracy", "val_r2"}
+            if self.cfg.loss.type != "mse":
+                shown.add("val_mse")
+            keys += [k for k in self.val_keys() if k in shown]
         params = self.learned_params()
         return RunStart(
             name=self.cfg.name,
