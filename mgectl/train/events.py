@@ -59,7 +59,7 @@ class CheckpointSaved:
 
 @dataclass(frozen=True)
 class RunEnd:
-    """Training ended; status is completed, early_stopped, interrupted or diverged."""
+    """Training ended: completed, early_stopped, interrupted, diverged (or a StopRun status)."""
 
     status: str
     epochs_done: int
@@ -71,6 +71,17 @@ class RunEnd:
     seconds: float = 0.0
     message: str = ""
     truth: dict[str, float] | None = None  # the generator's real values of params, if known
+
+
+class StopRun(Exception):  # noqa: N818 (a request, not an error)
+    """Raised by a reporter to end the run after this epoch, e.g. a sweep pruning a trial.
+
+    The loop saves its checkpoint and returns normally with STATUS as the run's status.
+    """
+
+    def __init__(self, status: str, reason: str = "") -> None:
+        super().__init__(reason or status)
+        self.status, self.reason = status, reason
 
 
 Event = Union[RunStart, StepEnd, EpochEnd, CheckpointSaved, RunEnd]  # noqa: UP007

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,15 @@ from mgectl.train.events import (
     RunEnd,
     RunStart,
     StepEnd,
+    StopRun,
 )
-from mgectl.train.rundir import RunDir, append_metrics, rewrite_metrics
+from mgectl.train.rundir import (
+    RunDir,
+    append_metrics,
+    read_run_state,
+    rewrite_metrics,
+    write_run_state,
+)
 from mgectl.train.setup import open_run, resume_point, stored_config
 
 
@@ -93,6 +101,7 @@ class Loop:
         self.latest: dict[str, Any] = {}
         self.best_state: dict[str, Any] | None = None
         self.best_written: dict[str, Any] | None = None
+        self.state: dict[str, Any] = {}  # state.json's device and earlier sessions' seconds
 
     # ---- resume ----------------------------------------------------------------------------
     def restore(self, saved: dict[str, Any]) -> None:
@@ -299,7 +308,12 @@ class Loop:
         """Train from self.epoch to train.epochs; Ctrl-C and NaN end it with a checkpoint."""
         cfg = self.cfg
         started = time.perf_counter()
-        self.emit(self.start_event(run, resumed_from))
+        start = self.start_event(run, resumed_from)
+        self.emit(start)
+        if self.world.is_main:
+            earlier = read_run_state(run.path) or {}  # a resumed run adds to its wall time
+            self.state = {"device": start.device, "seconds": earlier.get("seconds", 0.0)}
+            self.write_state(run, "running", 0.0)
         self.latest = self.take_snapshot()
         status = "completed"
         try:
@@ -310,6 +324,8 @@ class Loop:
                     if self.end_epoch(self.run_epoch(epoch), run):
                         status = "early_stopped"
                         break
+        except StopRun as stop:  # a reporter (a sweep's pruner) ended the run after an epoch
+            status = stop.status
         except KeyboardInterrupt:
             self.finish(run, "interrupted", started, draw=False)
             raise TrainingInterruptedError(
@@ -335,6 +351,7 @@ class Loop:
         self.save(run)
         if status in ("interrupted", "diverged"):
             rewrite_metrics(run, self.latest["history"])
+        self.write_state(run, status, time.perf_counter() - started)
         if draw and self.history:
             self.draw(run)
         files = {"run": run.path, "metrics": run.metrics, "last": run.checkpoint("last")}
@@ -355,6 +372,12 @@ class Loop:
                 truth=self.true_params(),
             )
         )
+
+    def write_state(self, run: RunDir, status: str, seconds: float) -> None:
+        """state.json: STATUS, epochs done, wall seconds over all sessions, the device."""
+        state = {"state": status, "epochs_done": self.epoch, "epochs": self.cfg.train.epochs}
+        state["seconds"] = round(self.state["seconds"] + seconds, 3)
+        write_run_state(run, {**state, "device": self.state["device"], "pid": os.getpid()})
 
     def draw(self, run: RunDir) -> None:
         """plots/loss.png, and plots/fit.png for regression on one feature."""

@@ -14,6 +14,7 @@ from mgectl.errors import UserError
 
 CHECKPOINT_SUFFIX = ".npz"
 RUN_MARKER = "metrics.jsonl"
+STATE_FILE = "state.json"  # how the run stands: running, completed, interrupted, diverged, ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class RunDir:
     def checkpoint(self, kind: str) -> Path:
         """checkpoints/<kind>.npz (kind: last or best)."""
         return self.checkpoints / f"{kind}{CHECKPOINT_SUFFIX}"
+
+    @property
+    def state(self) -> Path:
+        """state.json: the run's state, epochs done, wall seconds and device."""
+        return self.path / STATE_FILE
 
     @property
     def plots(self) -> Path:
@@ -92,6 +98,19 @@ def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
 def rewrite_metrics(run: RunDir, history: list[dict[str, Any]]) -> None:
     """Make metrics.jsonl hold exactly HISTORY (resume: drop epochs after the checkpoint)."""
     write_text_atomic(run.metrics, "".join(metrics_line(r) for r in history))
+
+
+def write_run_state(run: RunDir, state: dict[str, Any]) -> None:
+    """Record how the run stands (written at its start and at its end, atomically)."""
+    write_text_atomic(run.state, json.dumps(state, indent=1) + "\n")
+
+
+def read_run_state(path: Path) -> dict[str, Any] | None:
+    """The state.json of the run directory PATH, or None when it has none (or a torn one)."""
+    try:
+        return json.loads((Path(path) / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

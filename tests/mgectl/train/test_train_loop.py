@@ -82,11 +82,16 @@ def test_run_directory_contents(tmp_path: Path) -> None:
     assert files == {
         "config.resolved.yaml",
         "metrics.jsonl",
+        "state.json",
         "checkpoints/last.npz",
         "checkpoints/best.npz",
         "plots/loss.png",
         "plots/fit.png",
     }
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    assert state["state"] == "completed"
+    assert (state["epochs_done"], state["epochs"]) == (5, 5)
+    assert state["device"] in ("xpux -> cpu0", "xpux -> gpu0")
     for png in ("loss", "fit"):
         assert (run_dir / "plots" / f"{png}.png").read_bytes().startswith(b"\x89PNG")
     resolved = yaml.safe_load((run_dir / "config.resolved.yaml").read_text(encoding="utf-8"))
