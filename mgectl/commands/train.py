@@ -17,6 +17,7 @@ EPILOG = examples(
     "mgectl train configs/moons_mlp.yaml --nproc 2",
     "mgectl train --resume runs/images_cnn --set train.epochs=20",
     "mgectl train configs/spirals_mlp.yaml --print-config",
+    "mgectl train configs/moons_mlp.yaml --log tensorboard && tensorboard --logdir runs",
 )
 
 
@@ -78,6 +79,15 @@ def train(
             "the dist extra). train.batch_size is the global batch: N must divide it.",
         ),
     ] = 1,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--log",
+            metavar="LOGGER",
+            help="Also log to LOGGER beside metrics.jsonl: tensorboard (event files in the run "
+            "dir; needs the sweep extra). Same as --set train.log=[tensorboard].",
+        ),
+    ] = None,
 ) -> None:
     """Train the model an experiment config describes; the run goes to runs/<name>/<id>/."""
     from mgectl.config.experiment import load_config, resolved_yaml
@@ -86,6 +96,8 @@ def train(
     settings = list(overrides or [])
     if device is not None:
         settings.append(f"device={json.dumps(device)}")  # JSON quoting keeps it a YAML string
+    if log:
+        settings.append(f"train.log={json.dumps(log)}")
     if config is not None:
         cfg = load_config(config, settings)
     elif resume is not None:
@@ -103,9 +115,18 @@ def train(
     status = launch_ranks(nproc, cfg.train.batch_size, argv)
     if status is not None:  # the ranks trained (rank 0 printed); this process only waited
         raise typer.Exit(status)
+    from mgectl.report.logging import log_reporters
     from mgectl.train.loop import train as run_training
 
-    run_training(cfg, config_path=config, output_dir=output_dir, resume=resume, quiet=quiet)
+    reporters = log_reporters(cfg)
+    run_training(
+        cfg,
+        config_path=config,
+        output_dir=output_dir,
+        resume=resume,
+        quiet=quiet,
+        reporters=reporters,
+    )
 
 
 def _rank_argv(

@@ -38,6 +38,7 @@ from mgectl.config.sections import (
     loss_task,
     raise_if,
 )
+from mgectl.config.sweep import SweepConfig, sweep_problems
 from mgectl.config.yamlio import read_config_mapping
 from mgectl.errors import ConfigError
 
@@ -63,7 +64,9 @@ __all__ = [
     "StepSchedulerConfig",
     "SyntheticDataConfig",
     "TrainConfig",
+    "SweepConfig",
     "load_config",
+    "raw_config",
     "resolved_dict",
     "resolved_yaml",
     "summary",
@@ -89,6 +92,7 @@ class ExperimentConfig(Section):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    sweep: SweepConfig | None = Field(None, description="for mgectl sweep; train ignores it")
 
     @field_validator("device")
     @classmethod
@@ -128,7 +132,14 @@ class ExperimentConfig(Section):
         scheduler = self.optimizer.scheduler
         if isinstance(scheduler, CosineSchedulerConfig) and scheduler.t_max is None:
             scheduler.t_max = max(1, self.train.epochs - scheduler.warmup_epochs)
+        if self.sweep is not None:
+            raise_if(sweep_problems(self, self.sweep, _validate_trial))
         return self
+
+
+def _validate_trial(raw: dict[str, Any]) -> ExperimentConfig:
+    """Validate a config a sweep's trial would train (the experiment without its sweep)."""
+    return validate_config(raw, source="<trial>")
 
 
 def _infer_task(cfg: ExperimentConfig) -> str | None:
@@ -208,10 +219,15 @@ def _schedule_problems(cfg: ExperimentConfig) -> list[tuple[str, str]]:
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """Read a YAML experiment file, apply ``--set`` overrides and validate; ConfigError if bad."""
     path = Path(path)
+    return validate_config(raw_config(path, overrides), source=str(path), base_dir=path.parent)
+
+
+def raw_config(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The YAML file's mapping with ``--set`` overrides applied and the name defaulted."""
     raw = apply_overrides(read_config_mapping(path), list(overrides))
     if raw.get("name") is None:
         raw["name"] = path.stem
-    return validate_config(raw, source=str(path), base_dir=path.parent)
+    return raw
 
 
 def validate_config(
@@ -227,8 +243,11 @@ def validate_config(
 
 
 def resolved_dict(cfg: ExperimentConfig) -> dict[str, Any]:
-    """The fully resolved config as plain YAML/JSON-safe data, defaults filled in."""
-    return _kind_first(cfg.model_dump(mode="json"))
+    """The fully resolved config as plain YAML/JSON-safe data, defaults filled in.
+
+    A sweep section is left out: a run trains the experiment, whatever searched over it.
+    """
+    return _kind_first(cfg.model_dump(mode="json", exclude={"sweep"}))
 
 
 def _kind_first(value: Any) -> Any:

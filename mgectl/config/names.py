@@ -13,6 +13,7 @@ OptimizerType = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]
 SchedulerType = Literal["step", "multistep", "cosine"]
 Monitor = Literal["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
 DataFormat = Literal["csv", "npz"]
+LogTarget = Literal["tensorboard"]
 
 GENERATOR_NAMES: tuple[str, ...] = get_args(GeneratorName)
 MODEL_TYPES: tuple[str, ...] = get_args(ModelType)

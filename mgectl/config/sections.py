@@ -26,6 +26,7 @@ from mgectl.config.names import (
     LOSS_TASKS,
     Activation,
     GeneratorName,
+    LogTarget,
     LossType,
     Monitor,
     OptimizerType,
@@ -463,6 +464,10 @@ class TrainConfig(Section):
     eval_every: int = Field(1, ge=1, description="epochs between validation passes")
     checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints; 0: last only")
     early_stopping: EarlyStoppingConfig | None = None
+    log: list[LogTarget] = Field(
+        default_factory=list,
+        description="extra loggers beside metrics.jsonl: tensorboard (event files in the run dir)",
+    )
 
     @field_validator("batch_size", mode="before")
     @classmethod

@@ -55,7 +55,13 @@ class RunDir:
 
 def new_run_dir(root: Path, name: str) -> RunDir:
     """Create ``root/name/<YYYYmmdd-HHMMSS>-<NN>``; the counter makes same-second runs unique."""
-    parent = Path(root) / name
+    run = RunDir(new_stamped_dir(Path(root) / name))
+    run.checkpoints.mkdir()
+    return run
+
+
+def new_stamped_dir(parent: Path) -> Path:
+    """Create a new ``parent/<YYYYmmdd-HHMMSS>-<NN>`` folder (ids sort by time)."""
     parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for counter in range(1, 10_000):
@@ -64,10 +70,8 @@ def new_run_dir(root: Path, name: str) -> RunDir:
             path.mkdir()  # atomic: two runs started together never share a directory
         except FileExistsError:
             continue
-        run = RunDir(path)
-        run.checkpoints.mkdir()
-        return run
-    raise UserError(f"{parent}: cannot create a new run directory (too many runs this second)")
+        return path
+    raise UserError(f"{parent}: cannot create a new directory (too many this second)")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
