@@ -130,8 +130,16 @@ class SweepConsole:
                 self.console.print(trial_line(self.metric, row), markup=False, soft_wrap=True)
 
 
+def print_summary(summary: SweepSummary, console: Console) -> None:
+    """The panel, then the command reproducing the best trial on one unwrapped line."""
+    console.print(summary_panel(summary))
+    if summary.command is not None:
+        console.print("train the best trial again:", style="bold")
+        console.print(f"  {summary.command}", markup=False, highlight=False, soft_wrap=True)
+
+
 def summary_panel(summary: SweepSummary) -> Panel:
-    """How the sweep went and how to reproduce its best trial."""
+    """How the sweep went: counts, the best trial, its run dir, the files."""
     counts: dict[str, int] = {}
     for row in summary.rows:
         counts[row.state] = counts.get(row.state, 0) + 1
@@ -146,7 +154,6 @@ def summary_panel(summary: SweepSummary) -> Panel:
         lines.append(escape(f"best     trial {best.number}: {summary.metric} {value}"))
         lines += [escape(f"         {key} = {show_param(v)}") for key, v in best.values.items()]
         lines.append(escape(f"run dir  {best.run_dir or '-'}"))
-        lines.append(escape(f"again    {summary.command}"))
     lines.append(escape(f"sweep    {summary.sweep_dir}"))
     lines += [escape(f"         {path.relative_to(summary.sweep_dir)}") for path in summary.plots]
     if summary.interrupted:

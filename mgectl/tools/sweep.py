@@ -27,7 +27,6 @@ from mgectl.config.sweep import (
     yaml_flow,
 )
 from mgectl.errors import (
-    ConfigError,
     TrainingDivergedError,
     TrainingInterruptedError,
     UserError,
@@ -51,7 +50,7 @@ def require_optuna() -> Any:
         import optuna
     except ImportError:
         raise UserError("mgectl sweep needs Optuna, which is not installed", INSTALL_HINT) from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own table
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the sweep prints its own table
     return optuna
 
 
@@ -298,65 +297,81 @@ def best_value(history: list[dict[str, Any]], metric: str, direction: str) -> fl
     return max(finite) if direction == "maximize" else min(finite)
 
 
-def run_trial(
-    plan: Plan,
-    base: dict[str, Any],
-    study: Any,
-    sweep_dir: Path,
-    reporters: list[Reporter] | None = None,
-) -> None:
-    """Ask for one trial, train it as an ordinary run in SWEEP_DIR, tell the study how it ended.
+class TrialFailed(Exception):  # noqa: N818 (Optuna's TrialPruned names it the same way)
+    """A trial that could not give a value (diverged, bad config): FAIL, and the sweep goes on."""
 
-    Ctrl-C saves the trial's checkpoint, marks it interrupted (a resume continues it) and
-    re-raises TrainingInterruptedError.
+
+class Objective:
+    """Optuna's objective: train one trial as an ordinary run in the sweep dir; its best value.
+
+    Pruned trials raise optuna.TrialPruned, diverged or broken ones TrialFailed (the study
+    records them and goes on); Ctrl-C saves the trial's checkpoint, marks it interrupted (a
+    resume continues it) and raises TrainingInterruptedError, which ends the sweep.
     """
-    optuna = require_optuna()
-    from rich.console import Console
 
-    from mgectl.report.logging import log_reporters
-    from mgectl.train.loop import train
+    def __init__(
+        self,
+        plan: Plan,
+        base: dict[str, Any],
+        sweep_dir: Path,
+        reporters: list[Reporter] | None = None,
+    ) -> None:
+        self.plan, self.base, self.sweep_dir = plan, base, sweep_dir
+        self.reporters = list(reporters or [])
 
-    trial = study.ask()
-    raw = json.loads(json.dumps(base))
-    values = {spec.key: suggest(trial, spec) for spec in plan.specs()}
-    for key, value in values.items():
-        set_key(raw, key, value)
-    raw["name"] = f"trial-{trial.number:03d}"
-    resume = trial.user_attrs.get("resume_from")
-    state, value = optuna.trial.TrialState.FAIL, None
-    try:
-        cfg = validate_config(raw, source=f"trial {trial.number}")
-        pruning = TrialReporter(trial, plan.metric, plan.prune)
-        result = train(
+    def __call__(self, trial: Any) -> float:
+        """Train TRIAL's config and return its best value of the plan's metric."""
+        optuna = require_optuna()
+        plan = self.plan
+        raw = json.loads(json.dumps(self.base))
+        for spec in plan.specs():
+            set_key(raw, spec.key, suggest(trial, spec))
+        raw["name"] = f"trial-{trial.number:03d}"
+        try:
+            result = self.train(trial, validate_config(raw, source=f"trial {trial.number}"))
+        except (TrainingInterruptedError, KeyboardInterrupt) as error:
+            trial.set_user_attr("outcome", "interrupted")
+            if isinstance(error, KeyboardInterrupt):
+                raise TrainingInterruptedError("sweep interrupted between trials") from None
+            raise
+        except TrainingDivergedError as error:
+            self.fail(trial, "diverged", error.message)
+        except UserError as error:
+            self.fail(trial, "failed", str(error).splitlines()[0])
+        if result.status == "pruned":
+            raise optuna.TrialPruned()
+        if result.status == "failed":
+            self.fail(trial, "failed", "stopped")
+        value = best_value(result.history, plan.metric, plan.direction)
+        if value is None:
+            self.fail(trial, "failed", f"no finite {plan.metric}")
+        return value
+
+    def train(self, trial: Any, cfg: ExperimentConfig) -> Any:
+        """Train CFG quietly in the sweep dir, the pruner listening (or continue its run)."""
+        from rich.console import Console
+
+        from mgectl.report.logging import log_reporters
+        from mgectl.train.loop import train
+
+        resume = trial.user_attrs.get("resume_from")
+        pruning = TrialReporter(trial, self.plan.metric, self.plan.prune)
+        return train(
             cfg,
-            output_dir=sweep_dir,
+            output_dir=self.sweep_dir,
             resume=Path(resume) if resume else None,
             quiet=True,
-            reporters=[pruning, *log_reporters(cfg), *(reporters or [])],
+            reporters=[pruning, *log_reporters(cfg), *self.reporters],
             console=Console(quiet=True),
-            plots=plan.plots,
+            plots=self.plan.plots,
         )
-        if result.status == "pruned":
-            state = optuna.trial.TrialState.PRUNED
-        elif result.status == "failed":
-            trial.set_user_attr("outcome", "failed")
-        else:
-            value = best_value(result.history, plan.metric, plan.direction)
-            state = optuna.trial.TrialState.COMPLETE if value is not None else state
-    except TrainingInterruptedError:
-        trial.set_user_attr("outcome", "interrupted")
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        raise
-    except TrainingDivergedError as error:
-        trial.set_user_attr("outcome", "diverged")
-        trial.set_user_attr("error", error.message)
-    except (ConfigError, UserError) as error:
-        trial.set_user_attr("outcome", "failed")
-        trial.set_user_attr("error", str(error).splitlines()[0])
-    if state == optuna.trial.TrialState.COMPLETE:
-        study.tell(trial, value)
-    else:
-        study.tell(trial, state=state)
+
+    @staticmethod
+    def fail(trial: Any, how: str, why: str) -> None:
+        """Record why TRIAL failed and raise TrialFailed."""
+        trial.set_user_attr("outcome", how)
+        trial.set_user_attr("error", why)
+        raise TrialFailed(why)
 
 
 # ----------------------------------------------------------------------------- sweeping

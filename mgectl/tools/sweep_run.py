@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from mgectl.errors import TrainingInterruptedError, UserError
-from mgectl.report.sweep import SweepConsole, SweepSummary, TrialRow, summary_panel
+from mgectl.report.sweep import SweepConsole, SweepSummary, TrialRow, print_summary
 from mgectl.tools.sweep import (
+    Objective,
     Plan,
+    TrialFailed,
     base_config,
     counts_as_done,
     open_study,
     outcome,
     reproduce_command,
     require_optuna,
-    run_trial,
     trial_values,
 )
 from mgectl.train.events import EpochEnd, Event, Reporter, RunStart
@@ -69,8 +70,9 @@ def work(
     sweep_dir = Path(sweep_dir)
     plan, base = Plan.load(sweep_dir), base_config(sweep_dir)
     study = open_study(plan, worker)
-    for _ in range(quota):
-        run_trial(plan, base, study, sweep_dir, reporters)
+    objective = Objective(plan, base, sweep_dir, reporters)
+    if quota:
+        study.optimize(objective, n_trials=quota, catch=(TrialFailed,), gc_after_trial=False)
 
 
 def _worker_main(sweep_dir: str, quota: int, worker: int) -> None:
@@ -238,5 +240,5 @@ def show_sweep(sweep_dir: Path, jobs: int = 1, console: Any = None) -> int:
         seconds=result.seconds,
         interrupted=result.interrupted,
     )
-    console.print(summary_panel(summary))
+    print_summary(summary, console)
     return 130 if result.interrupted else 0

@@ -1,0 +1,172 @@
+"""mgectl sweep on the tutorial's linear regression: grid, seeds, pruning, workers, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from mgectl_support import REPO
+
+from engine.data.synthetic import linear
+from mgectl.tools.sweep import Plan, create_sweep, load_sweep_config, open_study, outcome
+from mgectl.tools.sweep_run import run_sweep
+from mgectl.train.events import EpochEnd, Event, RunStart
+from mgectl.train.rundir import read_metrics, read_run_state
+
+optuna = pytest.importorskip("optuna")
+TUTORIAL = REPO / "configs" / "linear_regression.yaml"
+GRID = (0.001, 0.003, 0.01, 0.02)
+
+
+def tutorial_loss(lr: float, epochs: int) -> list[float]:
+    """The tutorial's full-batch SGD on its data, in float64 NumPy: the loss of each epoch."""
+    data = linear(100, 5.0, 0)
+    w = b = 0.0
+    losses = []
+    for _ in range(epochs):
+        error = w * data.x + b - data.y
+        losses.append(float(np.mean(error**2)))
+        w -= lr * float(np.mean(2 * error * data.x))
+        b -= lr * float(np.mean(2 * error))
+    return losses
+
+
+def new_sweep(
+    tmp_path: Path,
+    params: list[str],
+    *overrides: str,
+    out: str = "out",
+    **flags: Any,
+) -> Path:
+    """A sweep directory over the tutorial config (nothing run yet)."""
+    cfg = load_sweep_config(TUTORIAL, list(overrides), params, flags)
+    return create_sweep(cfg, TUTORIAL, list(overrides), tmp_path / out)
+
+
+def finished(sweep_dir: Path) -> list[Any]:
+    """The study's trials, by number."""
+    return sorted(open_study(Plan.load(sweep_dir)).get_trials(), key=lambda t: t.number)
+
+
+def test_grid_sweep_finds_the_best_lr_of_the_tutorial(tmp_path: Path) -> None:
+    grid = f"optimizer.lr=choice({', '.join(map(str, GRID))})"
+    sweep_dir = new_sweep(tmp_path, [grid], "train.epochs=20", sampler="grid", prune=False)
+    result = run_sweep(sweep_dir)
+    assert result.plan.trials == len(GRID)  # a grid runs each point once
+    trials = finished(sweep_dir)
+    assert sorted(t.params["optimizer.lr"] for t in trials) == sorted(GRID)
+    expected = {lr: min(tutorial_loss(lr, 20)) for lr in GRID}
+    for trial in trials:
+        assert outcome(trial) == "completed"
+        assert trial.value == pytest.approx(expected[trial.params["optimizer.lr"]], rel=1e-4)
+        run_dir = Path(trial.user_attrs["run_dir"])
+        assert run_dir.parent.name == f"trial-{trial.number:03d}"
+        assert len(read_metrics(run_dir)) == 20
+        assert (run_dir / "checkpoints" / "last.npz").is_file()
+    best = min(trials, key=lambda t: t.value)
+    assert best.params["optimizer.lr"] == min(expected, key=expected.get) == 0.02
+
+
+def test_random_sweep_is_reproducible_from_its_seed(tmp_path: Path) -> None:
+    params = ["optimizer.lr=loguniform(1e-3,2e-2)", "train.epochs=int(2,6)"]
+
+    def sampled(out: str, seed: int) -> list[tuple[float, int, float]]:
+        sweep_dir = new_sweep(tmp_path, params, out=out, sampler="random", trials=3, seed=seed)
+        run_sweep(sweep_dir)
+        return [
+            (t.params["optimizer.lr"], t.params["train.epochs"], t.value)
+            for t in finished(sweep_dir)
+        ]
+
+    first, again, other = sampled("a", 7), sampled("b", 7), sampled("c", 8)
+    assert first == again
+    assert [p[:2] for p in first] != [p[:2] for p in other]
+    for lr, epochs, value in first:
+        assert value == pytest.approx(min(tutorial_loss(lr, epochs)), rel=1e-4)
+
+
+def test_pruning_stops_a_hopeless_trial_early(tmp_path: Path) -> None:
+    sweep_dir = new_sweep(
+        tmp_path, ["optimizer.lr=loguniform(1e-6,1e-1)"], "train.epochs=30", trials=6
+    )
+    study = open_study(Plan.load(sweep_dir))
+    for _ in range(5):  # the median pruner waits for five finished trials
+        study.enqueue_trial({"optimizer.lr": 0.01})
+    study.enqueue_trial({"optimizer.lr": 1e-6})  # barely moves: far above the median
+    run_sweep(sweep_dir)
+    trials = finished(sweep_dir)
+    assert [outcome(t) for t in trials] == ["completed"] * 5 + ["pruned"]
+    hopeless = Path(trials[-1].user_attrs["run_dir"])
+    # epoch 0's loss is the same for every lr (w = b = 0); epoch 1 already shows the difference
+    assert len(read_metrics(hopeless)) == 2
+    assert read_run_state(hopeless)["state"] == "pruned"
+    assert (hopeless / "checkpoints" / "last.npz").is_file()
+
+
+def test_two_workers_complete_every_trial_once(tmp_path: Path) -> None:
+    sweep_dir = new_sweep(
+        tmp_path, ["optimizer.lr=loguniform(1e-3,2e-2)"], "train.epochs=3", trials=6, prune=False
+    )
+    result = run_sweep(sweep_dir, jobs=2, poll_seconds=0.1)
+    assert not result.interrupted
+    trials = finished(sweep_dir)
+    assert [t.number for t in trials] == list(range(6))
+    assert [outcome(t) for t in trials] == ["completed"] * 6
+    run_dirs = {t.user_attrs["run_dir"] for t in trials}
+    assert len(run_dirs) == 6
+    for trial in trials:
+        assert len(read_metrics(Path(trial.user_attrs["run_dir"]))) == 3
+
+
+class InterruptSecondRun:
+    """Ctrl-C at epoch EPOCH of the second trial that starts."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.starts = epoch, 0
+
+    def __call__(self, event: Event) -> None:
+        """Count run starts; raise KeyboardInterrupt in the second run."""
+        if isinstance(event, RunStart):
+            self.starts += 1
+        elif isinstance(event, EpochEnd) and self.starts == 2:
+            if event.record["epoch"] == self.epoch:
+                raise KeyboardInterrupt
+
+
+def test_an_interrupted_sweep_resumes_its_trial_and_finishes(tmp_path: Path) -> None:
+    grid = f"optimizer.lr=choice({', '.join(map(str, GRID))})"
+    args = ([grid], "train.epochs=10")
+    sweep_dir = new_sweep(tmp_path, *args, out="stopped", sampler="grid", prune=False)
+    stopped = run_sweep(sweep_dir, reporters=[InterruptSecondRun(epoch=4)])
+    assert stopped.interrupted
+    trials = finished(sweep_dir)
+    assert [outcome(t) for t in trials] == ["completed", "interrupted"]
+    run_dir = Path(trials[1].user_attrs["run_dir"])
+    assert len(read_metrics(run_dir)) == 5  # epochs 0..4, saved with the checkpoint
+    assert read_run_state(run_dir)["state"] == "interrupted"
+
+    resumed = run_sweep(sweep_dir)
+    assert not resumed.interrupted
+    trials = finished(sweep_dir)
+    done = [t for t in trials if outcome(t) == "completed"]
+    assert sorted(t.params["optimizer.lr"] for t in done) == sorted(GRID)
+    again = next(t for t in trials if t.user_attrs.get("resumes") == 1)
+    assert again.user_attrs["run_dir"] == str(run_dir)  # the same run, continued
+    assert len(read_metrics(run_dir)) == 10
+    # the same numbers as a sweep that was never interrupted
+    whole = new_sweep(tmp_path, *args, out="whole", sampler="grid", prune=False)
+    run_sweep(whole)
+    values = {t.params["optimizer.lr"]: t.value for t in finished(whole)}
+    assert {t.params["optimizer.lr"]: t.value for t in done} == values
+
+
+def test_sweep_dir_records_the_plan(tmp_path: Path) -> None:
+    sweep_dir = new_sweep(tmp_path, ["train.epochs=int(2,4)"], sampler="grid")
+    plan = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+    assert plan["params"] == {"train.epochs": "int(2,4)"}
+    assert (plan["trials"], plan["metric"], plan["direction"]) == (3, "train_loss", "minimize")
+    assert plan["storage"] == str(sweep_dir / "study.journal")
+    assert sweep_dir.parent.name == "linear_regression-sweep"
