@@ -16,7 +16,7 @@ EPILOG = examples(
     "mgectl sweep configs/linear_regression.yaml --param 'optimizer.lr=choice(0.001,0.01,0.02)' "
     "--sampler grid",
     "mgectl sweep configs/linear_regression_sweep.yaml --jobs 2",
-    "mgectl sweep --resume runs/linear_regression-sweep/20260101-120000-01",
+    "mgectl sweep --resume runs/sweeps/linear_regression_sweep/20260101-120000-01",
 )
 
 
@@ -88,7 +88,7 @@ def sweep(
     output_dir: Annotated[
         Path | None,
         typer.Option(
-            "--output-dir", "-o", help="Write the sweep to OUTPUT_DIR/<name>-sweep/<id>/."
+            "--output-dir", "-o", help="Write the sweep to OUTPUT_DIR/sweeps/<name>/<id>/."
         ),
     ] = None,
 ) -> None:

@@ -36,6 +36,7 @@ from mgectl.train.events import EpochEnd, Event, Reporter, RunStart, StopRun
 from mgectl.train.rundir import new_stamped_dir, read_metrics, write_text_atomic
 from mgectl.train.setup import stored_config
 
+SWEEPS_DIR = "sweeps"  # <output.root>/sweeps/<name>/<id>/: apart from the runs of <name>
 PLAN_FILE = "sweep.json"
 EXPERIMENT_FILE = "experiment.yaml"
 JOURNAL_FILE = "study.journal"
@@ -92,7 +93,7 @@ class Plan:
         except FileNotFoundError:
             raise UserError(
                 f"{sweep_dir}: not a sweep directory (no {PLAN_FILE})",
-                hint="pass the directory mgectl sweep printed, e.g. runs/<name>-sweep/<id>",
+                hint="pass the directory mgectl sweep printed, e.g. runs/sweeps/<name>/<id>",
             ) from None
         except (ValueError, TypeError) as error:
             raise UserError(f"{path}: unreadable: {error}") from None
@@ -384,9 +385,9 @@ def create_sweep(
     output_dir: Path | None = None,
     plots: bool = False,
 ) -> Path:
-    """Make the sweep directory ``<root>/<name>-sweep/<id>/`` with its plan; returns its path."""
+    """Make the sweep directory ``<root>/sweeps/<name>/<id>/`` with its plan; returns its path."""
     require_optuna()
-    root = Path(output_dir or cfg.output.root) / f"{cfg.name}-sweep"
+    root = Path(output_dir or cfg.output.root) / SWEEPS_DIR / cfg.name
     sweep_dir = new_stamped_dir(root)
     plan = make_plan(cfg, config_path, overrides, sweep_dir)
     plan.plots = plots

@@ -128,7 +128,7 @@ def test_sweep_prints_trials_and_the_command_that_reproduces_the_best(
     command = lines[lines.index("train the best trial again:") + 1].strip()
     assert shlex.split(command)[:3] == ["mgectl", "train", str(TUTORIAL)]
     assert "optimizer.lr=0.02" in command and "train.epochs=40" in command
-    (sweep_dir,) = (tmp_path / "linear_regression-sweep").iterdir()
+    (sweep_dir,) = (tmp_path / "sweeps" / "linear_regression").iterdir()
     names = {p.name for p in (sweep_dir / "plots").iterdir()}
     assert names == {"history.png", "importances.png", "slice-optimizer.lr.png"}
     for png in (sweep_dir / "plots").iterdir():

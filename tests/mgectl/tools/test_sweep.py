@@ -169,4 +169,24 @@ def test_sweep_dir_records_the_plan(tmp_path: Path) -> None:
     assert plan["params"] == {"train.epochs": "int(2,4)"}
     assert (plan["trials"], plan["metric"], plan["direction"]) == (3, "train_loss", "minimize")
     assert plan["storage"] == str(sweep_dir / "study.journal")
-    assert sweep_dir.parent.name == "linear_regression-sweep"
+    assert sweep_dir.parent == tmp_path / "out" / "sweeps" / "linear_regression"
+
+
+def test_the_shipped_sweep_brings_b_close_to_the_data_s_b(tmp_path: Path) -> None:
+    config = REPO / "configs" / "linear_regression_sweep.yaml"
+    cfg = load_sweep_config(config, [], [], {"trials": 12})
+    run_sweep(create_sweep(cfg, config, [], tmp_path))
+    best = min((t for t in finished_in(tmp_path) if t.value is not None), key=lambda t: t.value)
+    b = read_metrics(Path(best.user_attrs["run_dir"]))[-1]["b"]
+    data = linear(100, 5.0, 0)
+    slope, intercept = np.polyfit(data.x, data.y, 1)  # the best b this noisy sample allows
+    assert data.meta["b"] == 2
+    assert b == pytest.approx(intercept, abs=0.05)  # 2.41; the tutorial's 5 epochs reach 0.39
+    least = float(np.mean((slope * data.x + intercept - data.y) ** 2))
+    assert best.value == pytest.approx(least, rel=1e-3)  # 8.67, from the tutorial's 12.89
+
+
+def finished_in(root: Path) -> list[Any]:
+    """The trials of the one sweep under ROOT."""
+    (sweep_dir,) = (root / "sweeps" / "linear_regression_sweep").iterdir()
+    return finished(sweep_dir)

@@ -47,6 +47,7 @@ def loss_halves(history: list[dict]) -> None:
 # config -> (--set overrides that keep the suite fast, the check)
 EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], None]]] = {
     "linear_regression": ((), linear_learns),
+    "linear_regression_sweep": ((), linear_learns),  # train ignores the sweep section
     "mlp_regression": ((), regression_fits),
     "moons_mlp": ((), accuracy_at_least(0.97)),
     "spirals_mlp": ((), accuracy_at_least(0.97)),
