@@ -7,18 +7,13 @@ from engine.autodiff import GradManager
 
 from typing import Any
 
-from . import functional
-from . import tensor as _tensor_module
 from .core.allocator import tune_allocator
 from .core.device import get_default_device, is_cuda_available, set_default_device
-from .ops import elementwise as _elementwise_ops
 from .tensor import Parameter, Tensor, tensor
 
 ALLOCATOR_TUNED = tune_allocator()
-_tensor_module._F = functional
-_tensor_module._P = _elementwise_ops
 
-from . import autodiff, random  # noqa: E402  (need Tensor and functional bound first)
+from . import autodiff, functional, random  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,10 @@
 """Tensor and Parameter: a thin wrapper around one array, its device and its gradient.
 
 `apply()` lives here too because it is the only code that creates tensors from
-primitive results; every operator and `F.*` function goes through it.
+primitive results; every operator and `F.*` function goes through it. So do the
+Tensor-level operand rules (`as_tensor`, `operands`, `binary`, index conversion):
+Tensor's operators call primitives directly, and `engine.functional` imports this
+module, never the reverse.
 """
 
 from __future__ import annotations
@@ -11,13 +14,25 @@ from typing import Any
 
 import numpy as np
 
+from .core.coerce import (
+    check_matmul,
+    normalize_axis,
+    promote,
+    reshape_target,
+    to_array,
+    transpose_pattern,
+)
 from .core.device import Device, as_device, same_place
-from .core.dtype import canonical_dtype, resolve_dtype
+from .core.dtype import float32, resolve_dtype
 from .core.op import Primitive
 from .core.tape import RECORDING, Node
 from .core.tracing import TRACING
+from .ops import elementwise as elementwise_ops
+from .ops import linalg as linalg_ops
+from .ops import reduce as reduce_ops
+from .ops import shape as shape_ops
 
-_SCALARS = (int, float, bool)
+_PY_SCALARS = (int, float, bool)
 
 
 class Tensor:
@@ -27,9 +42,18 @@ class Tensor:
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __array_priority__ = 1000
 
-    def __init__(self, data: Any = None, dtype: Any = None, device: Any = None, **_: Any) -> None:
-        dev = as_device(device if device is not None else _device_of(data))
-        self._data = to_array(data, dtype, dev)
+    def __init__(self, data: Any = None, dtype: Any = None, device: Any = None) -> None:
+        if isinstance(data, Tensor):
+            dev = as_device(device if device is not None else data._device)
+            if same_place(data._device, dev):
+                target = resolve_dtype(dtype) if dtype is not None else data.dtype
+                array = data._data.astype(target, copy=True)
+            else:
+                array = to_array(data._device.backend.to_host(data._data), dtype, dev)
+        else:
+            dev = as_device(device)
+            array = to_array(data, dtype, dev)
+        self._data = array
         self._device = dev
         self.grad: Tensor | None = None
         self._node: Node | None = None
@@ -115,19 +139,18 @@ class Tensor:
     # ---- conversions -------------------------------------------------------------------
     def astype(self, dtype: Any) -> Tensor:
         """A copy converted to `dtype`; the original is unchanged."""
-        from .functional.elemwise import astype
-
-        return astype(self, dtype)
+        return apply(elementwise_ops.astype, self, dtype=resolve_dtype(dtype))
 
     def detach(self) -> Tensor:
         """A tensor sharing the data but cut from the graph (its gradient stops here)."""
         return Tensor._wrap(self._data, self._device)
 
     def to(self, device: Any) -> Tensor:
-        """A copy on another device."""
-        from .functional.tensor import copy
-
-        return copy(self, device)
+        """A copy on another device (differentiable)."""
+        dst = as_device(device)
+        result = apply(shape_ops.copy, self, src=self._device, dst=dst)
+        result._device = dst
+        return result
 
     def __bool__(self) -> bool:
         return bool(self.item())
@@ -157,9 +180,10 @@ class Tensor:
     # ---- shape methods -----------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         """Same data, new shape; one dimension may be -1."""
-        from .functional.tensor import reshape
-
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
+        new = reshape_target(self.shape, self.size, shape[0] if len(shape) == 1 else shape)
+        if new == self.shape and type(self) is Tensor:
+            return self
+        return apply(shape_ops.reshape, self, shape=new)
 
     def flatten(self) -> Tensor:
         """A 1-D view of all elements."""
@@ -167,11 +191,10 @@ class Tensor:
 
     def transpose(self, *axes: Any) -> Tensor:
         """Permute dimensions (reverse them when no axes are given)."""
-        from .functional.tensor import transpose
-
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return transpose(self, axes or None)
+        pattern = transpose_pattern(axes or None, self.ndim)
+        return apply(shape_ops.transpose, self, axes=pattern)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - MegEngine's name
@@ -181,141 +204,128 @@ class Tensor:
     # ---- reductions --------------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Sum over `axis` (all when None)."""
-        return _F.sum(self, axis, keepdims)
+        return reduction(reduce_ops.sum_, self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over `axis` (all when None)."""
-        return _F.mean(self, axis, keepdims)
+        """Mean over `axis` (all when None); integers give float32."""
+        return reduction(reduce_ops.mean, as_float(self), axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Maximum over `axis` (all when None)."""
-        return _F.max(self, axis, keepdims)
+        return reduction(reduce_ops.max_, self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Minimum over `axis` (all when None)."""
-        return _F.min(self, axis, keepdims)
+        return reduction(reduce_ops.min_, self, axis, keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Product over `axis` (all when None)."""
-        return _F.prod(self, axis, keepdims)
+        return reduction(reduce_ops.prod, self, axis, keepdims)
 
     # ---- indexing ----------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
-        return _F.getitem(self, index)
+        return apply(shape_ops.getitem, self, index=index_arrays(index, self._device))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        result = _F.setitem(self, index, value)
-        self._data = result._data
-        self._node = result._node
-        if TRACING.recorder is not None:
-            TRACING.recorder.on_assign(self)
+        self._assign(setitem(self, index, value))
 
     # ---- arithmetic --------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
-            return apply2(_P.add, self, other)
-        return _F.add(self, other)
+        return binary(elementwise_ops.add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _F.add(other, self)
+        return binary(elementwise_ops.add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
-            return apply2(_P.sub, self, other)
-        return _F.sub(self, other)
+        return binary(elementwise_ops.sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _F.sub(other, self)
+        return binary(elementwise_ops.sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
-            return apply2(_P.mul, self, other)
-        return _F.mul(self, other)
+        return binary(elementwise_ops.mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _F.mul(other, self)
+        return binary(elementwise_ops.mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        dtype = self._data.dtype
-        if isinstance(other, Tensor) and other._data.dtype == dtype and dtype.kind == "f":
-            return apply2(_P.div, self, other)
-        return _F.div(self, other)
+        return binary(elementwise_ops.div, self, other, float_result=True)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _F.div(other, self)
+        return binary(elementwise_ops.div, other, self, float_result=True)
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return _F.floor_div(self, other)
+        return binary(elementwise_ops.floor_div, self, other)
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        return _F.floor_div(other, self)
+        return binary(elementwise_ops.floor_div, other, self)
 
     def __mod__(self, other: Any) -> Tensor:
-        return _F.mod(self, other)
+        return binary(elementwise_ops.mod, self, other)
 
     def __rmod__(self, other: Any) -> Tensor:
-        return _F.mod(other, self)
+        return binary(elementwise_ops.mod, other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _F.pow(self, other)
+        return binary(elementwise_ops.pow_, self, other, float_result=True)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _F.pow(other, self)
+        return binary(elementwise_ops.pow_, other, self, float_result=True)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _F.matmul(self, other)
+        return matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _F.matmul(other, self)
+        return matmul(other, self)
 
     def __neg__(self) -> Tensor:
-        return _F.neg(self)
+        return apply(elementwise_ops.neg, self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _F.abs(self)
+        return apply(elementwise_ops.abs_, self)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _F.equal(self, other)
+        return binary(elementwise_ops.equal, self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _F.not_equal(self, other)
+        return binary(elementwise_ops.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _F.less(self, other)
+        return binary(elementwise_ops.less, self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _F.less_equal(self, other)
+        return binary(elementwise_ops.less_equal, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _F.greater(self, other)
+        return binary(elementwise_ops.greater, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _F.greater_equal(self, other)
+        return binary(elementwise_ops.greater_equal, self, other)
 
     # logical operators: bool tensors only, as MegEngine
     def __and__(self, other: Any) -> Tensor:
-        return _F.logical_and(self, other)
+        return apply(elementwise_ops.logical_and, *bool_operands("logical_and", self, other))
 
     def __rand__(self, other: Any) -> Tensor:
-        return _F.logical_and(other, self)
+        return apply(elementwise_ops.logical_and, *bool_operands("logical_and", other, self))
 
     def __or__(self, other: Any) -> Tensor:
-        return _F.logical_or(self, other)
+        return apply(elementwise_ops.logical_or, *bool_operands("logical_or", self, other))
 
     def __ror__(self, other: Any) -> Tensor:
-        return _F.logical_or(other, self)
+        return apply(elementwise_ops.logical_or, *bool_operands("logical_or", other, self))
 
     def __xor__(self, other: Any) -> Tensor:
-        return _F.logical_xor(self, other)
+        return apply(elementwise_ops.logical_xor, *bool_operands("logical_xor", self, other))
 
     def __rxor__(self, other: Any) -> Tensor:
-        return _F.logical_xor(other, self)
+        return apply(elementwise_ops.logical_xor, *bool_operands("logical_xor", other, self))
 
     def __invert__(self) -> Tensor:
-        return _F.logical_not(self)
+        return apply(elementwise_ops.logical_not, *bool_operands("logical_not", self))
 
     def _assign(self, result: Tensor) -> Tensor:
         """Make this tensor hold `result` (in-place operators keep the object, MegEngine style)."""
@@ -326,16 +336,16 @@ class Tensor:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._assign(_F.add(self, other))
+        return self._assign(binary(elementwise_ops.add, self, other))
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._assign(_F.sub(self, other))
+        return self._assign(binary(elementwise_ops.sub, self, other))
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._assign(_F.mul(self, other))
+        return self._assign(binary(elementwise_ops.mul, self, other))
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._assign(_F.div(self, other))
+        return self._assign(binary(elementwise_ops.div, self, other, float_result=True))
 
 
 class Parameter(Tensor):
@@ -347,29 +357,152 @@ class Parameter(Tensor):
 tensor = Tensor
 
 
-def _device_of(data: Any) -> Any:
-    return data._device if isinstance(data, Tensor) else None
+# ---- operands: the Tensor-level coercion every operator and F.* function shares ------------
 
 
-def to_array(data: Any, dtype: Any, device: Device) -> Any:
-    """Copy `data` into a new array on `device`, applying MegEngine's dtype rules."""
-    if data is None:
-        data = []
-    if isinstance(data, Tensor):
-        if same_place(data._device, device):
-            target = resolve_dtype(dtype) if dtype is not None else data.dtype
-            return data._data.astype(target, copy=True)
-        data = data._device.backend.to_host(data._data)
-    elif hasattr(data, "get") and hasattr(data, "__cuda_array_interface__"):
-        data = data.get()  # a CuPy array: copy it to the host first
-    try:
-        host = np.asarray(data)
-    except ValueError as exc:  # NumPy 2 refuses ragged nested lists
-        raise TypeError(f"cannot make a tensor from ragged {type(data).__name__}: {exc}") from None
-    if host.dtype == object:
-        raise TypeError(f"cannot make a tensor from ragged or non-numeric {type(data).__name__}")
-    target = resolve_dtype(dtype) if dtype is not None else canonical_dtype(host.dtype)
-    return device.backend.from_host(np.array(host, dtype=target, copy=True))
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """x as a Tensor (ndarrays and numbers converted with MegEngine's dtype rules)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(x, device=like._device if like is not None else None)
+
+
+def as_float(x: Any) -> Tensor:
+    """x as a float Tensor: float math (exp, mean, ...) turns integers into float32."""
+    x = as_tensor(x)
+    return x if x._data.dtype.kind == "f" else x.astype(float32)
+
+
+def _with_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
+    return t if t._data.dtype == dtype else t.astype(dtype)
+
+
+def operands(x: Any, y: Any) -> tuple[Any, Any]:
+    """Make a pair of operands compatible: Tensors of one dtype, or a Tensor and a number."""
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x._data.dtype == y._data.dtype:
+                return x, y
+            target = promote(x._data.dtype, y._data.dtype)
+            return _with_dtype(x, target), _with_dtype(y, target)
+        if type(y) in _PY_SCALARS:
+            if type(y) is float and x._data.dtype.kind != "f":
+                x = x.astype(float32)
+            return x, y
+        return operands(x, Tensor(y, device=x._device))
+    if isinstance(y, Tensor):
+        if type(x) in _PY_SCALARS:
+            if type(x) is float and y._data.dtype.kind != "f":
+                y = y.astype(float32)
+            return x, y
+        return operands(Tensor(x, device=y._device), y)
+    return operands(Tensor(x), y)
+
+
+def bool_operands(name: str, *xs: Any) -> list[Tensor]:
+    """The operands of a logical op: bool tensors (or Python bools), as MegEngine insists."""
+    like = next((x for x in xs if isinstance(x, Tensor)), None)
+    out = []
+    for x in xs:
+        t = x if isinstance(x, Tensor) else as_tensor(x, like)
+        if t.dtype.kind != "b":
+            raise TypeError(f"{name} needs bool tensors, got dtype {t.dtype}")
+        out.append(t)
+    return out
+
+
+def _is_float(v: Any) -> bool:
+    return v._data.dtype.kind == "f" if isinstance(v, Tensor) else type(v) is float
+
+
+def binary(prim: Primitive, x: Any, y: Any, float_result: bool = False) -> Tensor:
+    """`prim(x, y)` for any operands; with float_result, integer operands give float32.
+
+    Two Tensors of one (float, when float_result) dtype on one device take the only
+    fast path of the engine: no coercion, no generic `apply` loop.
+    """
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
+        dtype = x._data.dtype
+        device = x._device
+        if (
+            dtype == y._data.dtype
+            and (not float_result or dtype.kind == "f")
+            and (y._device is device or same_place(y._device, device))
+        ):
+            a, b = x._data, y._data
+            try:
+                out = prim.forward(device.xp, a, b)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{prim.name}: {exc} (input shapes: {a.shape}, {b.shape})"
+                ) from None
+            result = Tensor._wrap(out, device)
+            if RECORDING.active and prim.vjp is not None:
+                epoch = RECORDING.epoch
+                na, nb = x._node, y._node
+                if na is not None and na.epoch != epoch:
+                    na = None
+                if nb is not None and nb.epoch != epoch:
+                    nb = None
+                if na is not None or nb is not None:
+                    node = Node(
+                        prim, (na, nb), (a, b), out, None, _NO_PARAMS, epoch, None, device.xp
+                    )
+                    result._node = node
+                    RECORDING.tape.append(node)
+            if TRACING.recorder is not None:
+                TRACING.recorder.on_apply(prim, (x, y), (a, b), _NO_PARAMS, out, None, result)
+            return result
+    x, y = operands(x, y)
+    if float_result and not _is_float(x) and not _is_float(y):
+        x = x.astype(float32) if isinstance(x, Tensor) else x
+        y = y.astype(float32) if isinstance(y, Tensor) else y
+    return apply(prim, x, y)
+
+
+def reduction(prim: Primitive, x: Any, axis: Any, keepdims: bool) -> Tensor:
+    """A reducing primitive (sum, mean, max, ...) over `axis` (all axes when None)."""
+    x = as_tensor(x)
+    return apply(prim, x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D, 2-D and batched with broadcast batch dims."""
+    a, b = operands(as_tensor(x), y)
+    b = as_tensor(b, a)
+    check_matmul(a.shape, b.shape)
+    return apply(linalg_ops.matmul, a, b)
+
+
+def index_arrays(index: Any, device: Device) -> Any:
+    """Tensors, lists and ndarrays in an index as arrays on `device`, where kernels need them."""
+    if isinstance(index, tuple):
+        return tuple(index_arrays(i, device) for i in index)
+    if isinstance(index, Tensor):
+        if not same_place(index._device, device):
+            raise RuntimeError(
+                f"indexing a tensor on {device} with an index tensor on {index._device}; "
+                "move the index with .to(device)"
+            )
+        return index._data
+    if isinstance(index, np.ndarray) and index.ndim == 0:
+        return index.item()  # a scalar index stays a plain number
+    if isinstance(index, (list, np.ndarray)):
+        host = np.asarray(index) if len(index) else np.asarray(index, dtype=np.intp)
+        return device.backend.from_host(host)
+    return index
+
+
+def setitem(inp: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of inp with inp[index] = value (recorded for autodiff)."""
+    if not isinstance(value, Tensor):
+        value = Tensor(value, dtype=inp.dtype, device=inp._device)
+    elif value.dtype != inp.dtype:
+        value = value.astype(inp.dtype)
+    return apply(shape_ops.setitem, inp, value, index=index_arrays(index, inp._device))
+
+
+# ---- apply: the one door every computation goes through ------------------------------------
 
 
 def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
@@ -420,33 +553,4 @@ def apply(prim: Primitive, *inputs: Any, **params: Any) -> Tensor:
     return result
 
 
-def apply2(prim: Primitive, a: Tensor, b: Tensor) -> Tensor:
-    """`apply` for two tensors of one dtype: the fast path of binary operators."""
-    device = a._device
-    if b._device is not device and not same_place(b._device, device):
-        return apply(prim, a, b)  # raises the mixed-device error
-    x, y = a._data, b._data
-    try:
-        out = prim.forward(device.xp, x, y)
-    except ValueError as exc:
-        raise ValueError(f"{prim.name}: {exc} (input shapes: {x.shape}, {y.shape})") from None
-    result = Tensor._wrap(out, device)
-    if RECORDING.active:
-        epoch = RECORDING.epoch
-        na, nb = a._node, b._node
-        if na is not None and na.epoch != epoch:
-            na = None
-        if nb is not None and nb.epoch != epoch:
-            nb = None
-        if na is not None or nb is not None:
-            node = Node(prim, (na, nb), (x, y), out, None, _NO_PARAMS, epoch, None, device.xp)
-            result._node = node
-            RECORDING.tape.append(node)
-    if TRACING.recorder is not None:
-        TRACING.recorder.on_apply(prim, (a, b), (x, y), _NO_PARAMS, out, None, result)
-    return result
-
-
 _NO_PARAMS: dict = {}
-_F: Any = None  # engine.functional, bound by engine/__init__.py (avoids an import cycle)
-_P: Any = None  # engine.ops.elementwise, bound by engine/__init__.py

@@ -17,8 +17,7 @@ from typing import Any
 from ..core.tape import RECORDING
 from ..distributed import ops as P
 from ..distributed.group import WORLD, Group
-from ..tensor import Tensor, apply
-from .elemwise import as_tensor
+from ..tensor import Tensor, apply, as_tensor
 from .tensor import zeros
 
 __all__ = [

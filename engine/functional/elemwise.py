@@ -9,143 +9,65 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ..core.dtype import float32, resolve_dtype
 from ..ops import activation as A
 from ..ops import elementwise as P
 from ..ops import transcendental as T
-from ..tensor import Tensor, apply, apply2
-
-_PY_SCALARS = (int, float, bool)
-
-
-def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
-    """x as a Tensor (ndarrays and numbers converted with MegEngine's dtype rules)."""
-    if isinstance(x, Tensor):
-        return x
-    return Tensor(x, device=like._device if like is not None else None)
-
-
-def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    a_float, b_float = a.kind == "f", b.kind == "f"
-    if a_float != b_float:
-        return a if a_float else b
-    return np.promote_types(a, b)
-
-
-def _with_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
-    return t if t._data.dtype == dtype else astype(t, dtype)
-
-
-def operands(x: Any, y: Any) -> tuple[Any, Any]:
-    """Make a pair of operands compatible: Tensors of one dtype, or a Tensor and a number."""
-    if isinstance(x, Tensor):
-        if isinstance(y, Tensor):
-            if x._data.dtype == y._data.dtype:
-                return x, y
-            target = _promote(x._data.dtype, y._data.dtype)
-            return _with_dtype(x, target), _with_dtype(y, target)
-        if type(y) in _PY_SCALARS:
-            if type(y) is float and x._data.dtype.kind != "f":
-                x = astype(x, float32)
-            return x, y
-        return operands(x, Tensor(y, device=x._device))
-    if isinstance(y, Tensor):
-        if type(x) in _PY_SCALARS:
-            if type(x) is float and y._data.dtype.kind != "f":
-                y = astype(y, float32)
-            return x, y
-        return operands(Tensor(x, device=y._device), y)
-    return operands(Tensor(x), y)
-
-
-def _float(x: Any) -> Tensor:
-    x = as_tensor(x)
-    return x if x._data.dtype.kind == "f" else astype(x, float32)
+from ..tensor import Tensor, apply, as_float, as_tensor, binary, bool_operands, operands
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
     """x converted to dtype (a new tensor)."""
-    return apply(P.astype, as_tensor(x), dtype=resolve_dtype(dtype))
+    return as_tensor(x).astype(dtype)
 
 
 def add(x: Any, y: Any) -> Tensor:
     """Elementwise x + y with broadcasting."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
-        return apply2(P.add, x, y)  # the common case: no coercion needed
-    x, y = operands(x, y)
-    return apply(P.add, x, y)
+    return binary(P.add, x, y)
 
 
 def sub(x: Any, y: Any) -> Tensor:
     """Elementwise x - y with broadcasting."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
-        return apply2(P.sub, x, y)  # the common case: no coercion needed
-    x, y = operands(x, y)
-    return apply(P.sub, x, y)
+    return binary(P.sub, x, y)
 
 
 def mul(x: Any, y: Any) -> Tensor:
     """Elementwise x * y with broadcasting."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x._data.dtype == y._data.dtype:
-        return apply2(P.mul, x, y)  # the common case: no coercion needed
-    x, y = operands(x, y)
-    return apply(P.mul, x, y)
+    return binary(P.mul, x, y)
 
 
 def div(x: Any, y: Any) -> Tensor:
     """Elementwise true division x / y; integers give float32."""
-    x, y = operands(x, y)
-    if not _is_float(x) and not _is_float(y):
-        x, y = _cast_float(x), _cast_float(y)
-    return apply(P.div, x, y)
-
-
-def _is_float(v: Any) -> bool:
-    return v._data.dtype.kind == "f" if isinstance(v, Tensor) else type(v) is float
-
-
-def _cast_float(v: Any) -> Any:
-    return astype(v, float32) if isinstance(v, Tensor) else v
+    return binary(P.div, x, y, float_result=True)
 
 
 def floor_div(x: Any, y: Any) -> Tensor:
     """Elementwise x // y."""
-    x, y = operands(x, y)
-    return apply(P.floor_div, x, y)
+    return binary(P.floor_div, x, y)
 
 
 def mod(x: Any, y: Any) -> Tensor:
     """Elementwise x % y (integers: the sign of y; floats: the sign of x, like fmod)."""
-    x, y = operands(x, y)
-    return apply(P.mod, x, y)
+    return binary(P.mod, x, y)
 
 
 def pow(x: Any, y: Any) -> Tensor:  # noqa: A001 - MegEngine's name
     """Elementwise x ** y; integers give float32 (as MegEngine: int32 ** 2 is float32)."""
-    x, y = operands(x, y)
-    if not _is_float(x) and not _is_float(y):
-        x, y = _cast_float(x), _cast_float(y)
-    return apply(P.pow_, x, y)
+    return binary(P.pow_, x, y, float_result=True)
 
 
 def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum of x and y."""
-    x, y = operands(x, y)
-    return apply(P.maximum, x, y)
+    return binary(P.maximum, x, y)
 
 
 def minimum(x: Any, y: Any) -> Tensor:
     """Elementwise minimum of x and y."""
-    x, y = operands(x, y)
-    return apply(P.minimum, x, y)
+    return binary(P.minimum, x, y)
 
 
 def _comparison(prim: Any, doc: str) -> Any:
     def compare(x: Any, y: Any) -> Tensor:
-        x, y = operands(x, y)
-        return apply(prim, x, y)
+        return binary(prim, x, y)
 
     compare.__name__ = prim.name
     compare.__doc__ = doc
@@ -160,21 +82,9 @@ greater = _comparison(P.greater, "Elementwise x > y (bool).")
 greater_equal = _comparison(P.greater_equal, "Elementwise x >= y (bool).")
 
 
-def _bools(name: str, *xs: Any) -> list:
-    """The operands of a logical op: bool tensors (or Python bools), as MegEngine insists."""
-    like = next((x for x in xs if isinstance(x, Tensor)), None)
-    out = []
-    for x in xs:
-        t = x if isinstance(x, Tensor) else as_tensor(x, like)
-        if t.dtype.kind != "b":
-            raise TypeError(f"{name} needs bool tensors, got dtype {t.dtype}")
-        out.append(t)
-    return out
-
-
 def _logical(prim: Any, doc: str) -> Any:
     def logical(x: Any, y: Any) -> Tensor:
-        return apply(prim, *_bools(prim.name, x, y))
+        return apply(prim, *bool_operands(prim.name, x, y))
 
     logical.__name__ = prim.name
     logical.__doc__ = doc
@@ -188,7 +98,7 @@ logical_xor = _logical(P.logical_xor, "Elementwise logical xor of bool tensors."
 
 def logical_not(x: Any) -> Tensor:
     """Elementwise logical not of a bool tensor."""
-    return apply(P.logical_not, *_bools("logical_not", x))
+    return apply(P.logical_not, *bool_operands("logical_not", x))
 
 
 def isnan(x: Any) -> Tensor:
@@ -218,7 +128,7 @@ def sign(x: Any) -> Tensor:
 
 def _float_unary(prim: Any, doc: str) -> Any:
     def fn(x: Any) -> Tensor:
-        return apply(prim, _float(x))
+        return apply(prim, as_float(x))
 
     fn.__name__ = prim.name
     fn.__doc__ = doc
@@ -248,14 +158,14 @@ hsigmoid = _float_unary(A.hsigmoid, "Hard sigmoid: relu6(x + 3) / 6.")
 def logaddexp(x: Any, y: Any) -> Tensor:
     """Elementwise log(e ** x + e ** y), computed without overflow; ints give float32."""
     x, y = operands(x, y)
-    x = _float(x) if isinstance(x, Tensor) else x
-    y = _float(y) if isinstance(y, Tensor) else y
+    x = as_float(x) if isinstance(x, Tensor) else x
+    y = as_float(y) if isinstance(y, Tensor) else y
     return apply(T.logaddexp, x, y)
 
 
 def logsigmoid(inp: Any) -> Tensor:
     """log(sigmoid(inp)) = -softplus(-inp), exact for large |inp|."""
-    return neg(softplus(neg(_float(inp))))
+    return neg(softplus(neg(as_float(inp))))
 
 
 def relu6(x: Any) -> Tensor:
@@ -283,7 +193,7 @@ def relu(x: Any) -> Tensor:
 
 def leaky_relu(inp: Any, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
-    return apply(P.leaky_relu, _float(inp), negative_slope=negative_slope)
+    return apply(P.leaky_relu, as_float(inp), negative_slope=negative_slope)
 
 
 def round(x: Any) -> Tensor:  # noqa: A001 - MegEngine's name

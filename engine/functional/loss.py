@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops import nn as N
-from ..tensor import Tensor, apply
-from .elemwise import _float, abs, as_tensor, log, maximum, operands
+from ..tensor import Tensor, apply, as_float, as_tensor, operands
+from .elemwise import abs, log, maximum
 from .math import sum
 from .tensor import expand_dims, gather, squeeze
 
@@ -28,7 +28,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _pair(pred: Any, label: Any) -> tuple[Tensor, Tensor]:
-    pred = _float(pred)
+    pred = as_float(pred)
     label = as_tensor(label, pred)
     pred, label = operands(pred, label)
     return pred, label
@@ -62,7 +62,7 @@ def cross_entropy(
     reduction: str = "mean",
 ) -> Tensor:
     """Cross entropy of class scores `pred` (logits, or probabilities) against int labels."""
-    pred = _float(pred)
+    pred = as_float(pred)
     label = as_tensor(label, pred)
     _check_reduction(reduction)
     if label.dtype.kind not in "iu":

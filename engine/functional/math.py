@@ -6,56 +6,39 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from ..ops import linalg as L
+from ..core.coerce import normalize_axis
 from ..ops import nn as N
 from ..ops import order as O
 from ..ops import reduce as R
-from ..tensor import Tensor, apply
-from .elemwise import _float, as_tensor, operands, sqrt
+from ..tensor import Tensor, apply, as_float, as_tensor, reduction
+from ..tensor import matmul as _matmul
+from .elemwise import sqrt
 from .tensor import gather
-
-
-def normalize_axis(axis: Any, ndim: int) -> tuple | None:
-    """None or a sorted tuple of non-negative axes, with a clear error when out of range."""
-    if axis is None:
-        return None
-    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (int(axis),)
-    result = []
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
-        result.append(a % builtins.max(ndim, 1))
-    return tuple(sorted(result))
-
-
-def _reduce(prim: Any, inp: Any, axis: Any, keepdims: bool) -> Tensor:
-    inp = as_tensor(inp)
-    return apply(prim, inp, axis=normalize_axis(axis, inp.ndim), keepdims=keepdims)
 
 
 def sum(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum of elements over axis (all axes when None)."""
-    return _reduce(R.sum_, inp, axis, keepdims)
+    return reduction(R.sum_, inp, axis, keepdims)
 
 
 def mean(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over axis (all axes when None); integer input gives float32."""
-    return _reduce(R.mean, _float(inp), axis, keepdims)
+    return reduction(R.mean, as_float(inp), axis, keepdims)
 
 
 def max(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Maximum over axis (all axes when None)."""
-    return _reduce(R.max_, inp, axis, keepdims)
+    return reduction(R.max_, inp, axis, keepdims)
 
 
 def min(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Minimum over axis (all axes when None)."""
-    return _reduce(R.min_, inp, axis, keepdims)
+    return reduction(R.min_, inp, axis, keepdims)
 
 
 def prod(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Product over axis (all axes when None)."""
-    return _reduce(R.prod, inp, axis, keepdims)
+    return reduction(R.prod, inp, axis, keepdims)
 
 
 def argmax(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -74,7 +57,7 @@ def argmin(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def var(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Population variance (divides by n, like MegEngine) over axis."""
-    inp = _float(inp)
+    inp = as_float(inp)
     centred = inp - mean(inp, axis, keepdims=True)
     return mean(centred * centred, axis, keepdims)
 
@@ -86,7 +69,7 @@ def std(inp: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def norm(inp: Any, ord: float | None = None, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Vector p-norm over axis (all elements when None); ord None means 2."""
-    inp = _float(inp)
+    inp = as_float(inp)
     p = 2 if ord is None else ord
     if p == 2:
         return sqrt(sum(inp * inp, axis, keepdims))
@@ -108,7 +91,7 @@ def abs_(x: Tensor) -> Tensor:
 
 def logsumexp(inp: Any, axis: Any, keepdims: bool = False) -> Tensor:
     """log(sum(exp(inp))) over one axis, computed without overflow."""
-    inp = _float(inp)
+    inp = as_float(inp)
     (ax,) = normalize_axis(axis, inp.ndim)
     return apply(N.logsumexp, inp, axis=ax, keepdims=keepdims)
 
@@ -117,23 +100,13 @@ def matmul(
     inp1: Any, inp2: Any, transpose_a: bool = False, transpose_b: bool = False, **_: Any
 ) -> Tensor:
     """Matrix product with NumPy's rules: 1-D, 2-D and batched with broadcast batch dims."""
-    a, b = operands(as_tensor(inp1), inp2)
-    b = as_tensor(b, a)
+    a = as_tensor(inp1)
+    b = as_tensor(inp2, a)
     if transpose_a:
         a = a.transpose(*range(a.ndim - 2), a.ndim - 1, a.ndim - 2)
     if transpose_b:
         b = b.transpose(*range(b.ndim - 2), b.ndim - 1, b.ndim - 2)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
-            f"matmul needs tensors with at least 1 dimension, got {a.shape} and {b.shape}"
-        )
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if ka != kb:
-        raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} do not match (inner sizes {ka} != {kb})"
-        )
-    return apply(L.matmul, a, b)
+    return _matmul(a, b)
 
 
 def dot(inp1: Any, inp2: Any) -> Tensor:

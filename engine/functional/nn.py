@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.coerce import normalize_axis
 from ..core.tracing import host_call
 from ..ops import conv as C
 from ..ops import linalg as L
@@ -12,10 +13,8 @@ from ..ops import nn as N
 from ..ops import norm as B
 from ..ops import shape as S
 from ..random import get_rng
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, as_float, as_tensor
 from .elemwise import (
-    _float,
-    as_tensor,
     gelu,
     hsigmoid,
     hswish,
@@ -35,7 +34,6 @@ from .loss import (
     l1_loss,
     square_loss,
 )
-from .math import normalize_axis
 
 __all__ = [
     "avg_pool2d",
@@ -73,20 +71,20 @@ def _softmax_axis(ndim: int) -> int:
 
 def softmax(inp: Any, axis: int | None = None) -> Tensor:
     """exp(inp) / sum(exp(inp)) along axis (MegEngine's default axis when None)."""
-    inp = _float(inp)
+    inp = as_float(inp)
     axis = _softmax_axis(inp.ndim) if axis is None else normalize_axis(axis, inp.ndim)[0]
     return apply(N.softmax, inp, axis=axis)
 
 
 def logsoftmax(inp: Any, axis: int) -> Tensor:
     """log(softmax(inp)) along axis, computed stably."""
-    inp = _float(inp)
+    inp = as_float(inp)
     return apply(N.logsoftmax, inp, axis=normalize_axis(axis, inp.ndim)[0])
 
 
 def linear(inp: Any, weight: Any, bias: Any = None) -> Tensor:
     """inp @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    inp = _float(inp)
+    inp = as_float(inp)
     weight = as_tensor(weight, inp)
     if inp.shape[-1] != weight.shape[-1]:
         raise ValueError(
@@ -173,7 +171,7 @@ def conv2d(
         raise ValueError(
             f"conv2d: only conv_mode='cross_correlation' is supported, got {conv_mode!r}"
         )
-    inp = _float(inp)
+    inp = as_float(inp)
     _check_image("conv2d", inp)
     weight = as_tensor(weight, inp)
     kernel = _conv_weight(inp, weight, groups)
@@ -211,7 +209,7 @@ def _pool_params(fn: str, inp: Tensor, kernel_size: Any, stride: Any, padding: A
 
 def max_pool2d(inp: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """Maximum over each kernel window of NCHW inp (stride defaults to kernel_size)."""
-    inp = _float(inp)
+    inp = as_float(inp)
     _check_image("max_pool2d", inp)
     return apply(C.max_pool2d, inp, **_pool_params("max_pool2d", inp, kernel_size, stride, padding))
 
@@ -229,7 +227,7 @@ def avg_pool2d(
     """Mean over each kernel window; by default padded pixels are left out of the count."""
     if mode not in _AVG_MODES:
         raise ValueError(f"avg_pool2d: mode must be one of {_AVG_MODES}, got {mode!r}")
-    inp = _float(inp)
+    inp = as_float(inp)
     _check_image("avg_pool2d", inp)
     params = _pool_params("avg_pool2d", inp, kernel_size, stride, padding)
     return apply(C.avg_pool2d, inp, mode=mode, **params)
@@ -276,7 +274,7 @@ def batch_norm(
     Training updates running_mean/var as momentum * old + (1 - momentum) * batch, with the
     unbiased batch variance, as MegEngine does; inplace=False returns (out, mean, var) instead.
     """
-    inp = _float(inp)
+    inp = as_float(inp)
     if inp.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an input of at least 2 dims (N, C, ...), got shape {inp.shape}"
@@ -338,7 +336,7 @@ def dropout(inp: Any, drop_prob: float, training: bool = True) -> Tensor:
     inp = as_tensor(inp)
     if not training or drop_prob == 0:
         return inp
-    inp = _float(inp)
+    inp = as_float(inp)
     keep = host_call(_keep_mask, inp, objects=(inp.device,), drop_prob=drop_prob)
     return apply(B.dropout, inp, keep, scale=1.0 / (1.0 - drop_prob))
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..core.coerce import normalize_axis
 from ..ops import order as O
 from ..ops import shape as P
-from ..tensor import Tensor, apply
-from .elemwise import as_tensor
-from .math import normalize_axis
+from ..tensor import Tensor, apply, as_tensor
 from .tensor import _along_axis_checks, broadcast_to, concat, reshape
 
 

@@ -8,19 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.device import Device, as_device, same_place
+from ..core.coerce import shape_tuple
+from ..core.device import as_device
 from ..core.dtype import resolve_dtype
 from ..ops import shape as P
-from ..tensor import Tensor, apply
-from .elemwise import as_tensor, operands
-
-
-def _shape_tuple(shape: Any) -> tuple:
-    if isinstance(shape, Tensor):
-        shape = shape.numpy().tolist()
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
+from ..tensor import Tensor, apply, as_tensor, operands
+from ..tensor import setitem as setitem  # F.setitem is Tensor.__setitem__ without the write-back
 
 
 def _new(host: np.ndarray, device: Any) -> Tensor:
@@ -30,7 +23,7 @@ def _new(host: np.ndarray, device: Any) -> Tensor:
 
 def _filled(shape: Any, value: Any, dtype: Any, device: Any) -> Tensor:
     dev = as_device(device)
-    arr = dev.xp.full(_shape_tuple(shape), value, dtype=resolve_dtype(dtype))
+    arr = dev.xp.full(shape_tuple(shape), value, dtype=resolve_dtype(dtype))
     return Tensor._wrap(arr, dev)
 
 
@@ -93,7 +86,7 @@ def eye(N: Any, M: int | None = None, dtype: Any = "float32", device: Any = None
     """A 2-D tensor with ones on the diagonal; N may be a shape (rows, cols) as in MegEngine."""
     rows, cols = N, M
     if isinstance(N, (tuple, list, Tensor)):
-        shape = _shape_tuple(N)
+        shape = shape_tuple(N)
         if not 1 <= len(shape) <= 2:
             raise ValueError(f"eye: the shape {shape} must have 1 or 2 dimensions")
         rows, cols = shape[0], shape[-1]
@@ -103,29 +96,12 @@ def eye(N: Any, M: int | None = None, dtype: Any = "float32", device: Any = None
 def copy(inp: Any, device: Any = None) -> Tensor:
     """A copy of inp on device (its own device when None); differentiable."""
     inp = as_tensor(inp)
-    dst = as_device(device) if device is not None else inp._device
-    result = apply(P.copy, inp, src=inp._device, dst=dst)
-    result._device = dst
-    return result
+    return inp.to(device if device is not None else inp._device)
 
 
 def reshape(inp: Any, target_shape: Any) -> Tensor:
     """Same elements in a new shape; one dimension may be -1 and is then inferred."""
-    inp = as_tensor(inp)
-    shape = _shape_tuple(target_shape)
-    unknown = [i for i, s in enumerate(shape) if s == -1]
-    if len(unknown) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
-    known = int(np.prod([s for s in shape if s != -1]))
-    if unknown:
-        if known == 0 or inp.size % known:
-            raise ValueError(f"reshape: cannot reshape {inp.shape} into {shape}")
-        shape = tuple(inp.size // known if s == -1 else s for s in shape)
-    elif known != inp.size:
-        raise ValueError(f"reshape: cannot reshape {inp.shape} ({inp.size} elements) into {shape}")
-    if shape == inp.shape:
-        return inp if type(inp) is Tensor else apply(P.reshape, inp, shape=shape)
-    return apply(P.reshape, inp, shape=shape)
+    return as_tensor(inp).reshape(target_shape)
 
 
 def flatten(inp: Any, start_axis: int = 0, end_axis: int = -1) -> Tensor:
@@ -140,12 +116,7 @@ def flatten(inp: Any, start_axis: int = 0, end_axis: int = -1) -> Tensor:
 
 def transpose(inp: Any, pattern: Sequence[int] | None = None) -> Tensor:
     """Permute the axes of inp (reverse them when pattern is None)."""
-    inp = as_tensor(inp)
-    if pattern is not None:
-        pattern = tuple(int(p) for p in pattern)
-        if sorted(pattern) != list(range(inp.ndim)):
-            raise ValueError(f"transpose: {pattern} is not a permutation of {inp.ndim} axes")
-    return apply(P.transpose, inp, axes=pattern)
+    return as_tensor(inp).transpose(*(() if pattern is None else (tuple(pattern),)))
 
 
 def expand_dims(inp: Any, axis: Any) -> Tensor:
@@ -182,7 +153,7 @@ def broadcast_to(inp: Any, shape: Any) -> Tensor:
                 f"broadcast_to: None in {tuple(shape)} stands for a new axis of {inp.shape}"
             )
         shape = [inp.shape[i - extra] if s is None else s for i, s in enumerate(shape)]
-    return apply(P.broadcast_to, inp, shape=_shape_tuple(shape))
+    return apply(P.broadcast_to, inp, shape=shape_tuple(shape))
 
 
 def concat(inps: Sequence[Any], axis: int = 0) -> Tensor:
@@ -271,35 +242,6 @@ def one_hot(inp: Any, num_classes: int) -> Tensor:
     return Tensor._wrap(out, inp._device)
 
 
-def _index(index: Any, device: Device) -> Any:
-    """Tensors, lists and ndarrays in an index as arrays on `device`, where kernels need them."""
-    if isinstance(index, tuple):
-        return tuple(_index(i, device) for i in index)
-    if isinstance(index, Tensor):
-        if not same_place(index._device, device):
-            raise RuntimeError(
-                f"indexing a tensor on {device} with an index tensor on {index._device}; "
-                "move the index with .to(device)"
-            )
-        return index._data
-    if isinstance(index, np.ndarray) and index.ndim == 0:
-        return index.item()  # a scalar index stays a plain number
-    if isinstance(index, (list, np.ndarray)):
-        host = np.asarray(index) if len(index) else np.asarray(index, dtype=np.intp)
-        return device.backend.from_host(host)
-    return index
-
-
 def getitem(inp: Tensor, index: Any) -> Tensor:
     """inp[index]: ints, slices, ..., None, integer arrays and boolean masks."""
-    return apply(P.getitem, inp, index=_index(index, inp._device))
-
-
-def setitem(inp: Tensor, index: Any, value: Any) -> Tensor:
-    """A copy of inp with inp[index] = value (recorded for autodiff)."""
-    value = (
-        value if isinstance(value, Tensor) else Tensor(value, dtype=inp.dtype, device=inp._device)
-    )
-    if value.dtype != inp.dtype:
-        value = value.astype(inp.dtype)
-    return apply(P.setitem, inp, value, index=_index(index, inp._device))
+    return as_tensor(inp)[index]

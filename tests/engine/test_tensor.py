@@ -87,6 +87,12 @@ def test_ragged_data_is_rejected():
         mge.tensor([[1, 2], [3]])
 
 
+@pytest.mark.parametrize("cls", [mge.Tensor, mge.Parameter])
+def test_unknown_keyword_is_an_error_naming_it(cls):
+    with pytest.raises(TypeError, match="dtpye"):
+        cls([1, 2], dtpye="int32")
+
+
 # ---- attributes, item, numpy -----------------------------------------------------------------
 
 
