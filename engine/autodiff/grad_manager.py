@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..core.tape import RECORDING, Node, unbroadcast
+from ..core.tape import RECORDING, Leaf, Node, input_grads, unbroadcast
 from ..core.tracing import TRACING
 from ..tensor import Tensor
 
@@ -53,6 +53,11 @@ class GradManager:
         """The tensors currently attached, in attach order."""
         return [t for t, _ in self._attached.values()]
 
+    def callbacks_of(self, tensor: Tensor) -> list[Callback]:
+        """The callbacks attached with `tensor` (empty when it is not attached)."""
+        entry = self._attached.get(id(tensor))
+        return list(entry[1]) if entry is not None else []
+
     # ---- recording ---------------------------------------------------------------------
     @property
     def is_recording(self) -> bool:
@@ -92,16 +97,16 @@ class GradManager:
         node = t._node
         if node is not None and node.epoch == RECORDING.epoch:
             if node.leaf is not None:
-                node.leaf[1].add(self)
+                node.leaf.managers.add(self)
                 return
             # an attached tensor that is itself the result of recorded ops: keep its history
         leaf = self._leaves.get(id(t))
-        if leaf is None or leaf.leaf[0] is not t:
-            leaf = Node(None, (), (), None, None, None, 0, (t, set()), t._device.xp)
+        if leaf is None or leaf.leaf.tensor is not t:
+            leaf = Node(None, (), (), None, None, None, 0, Leaf(t, set()), t._device.xp)
             self._leaves[id(t)] = leaf
         leaf.epoch = RECORDING.epoch
         leaf.grad = None
-        managers = leaf.leaf[1]
+        managers = leaf.leaf.managers
         managers.clear()
         managers.add(self)
         t._node = leaf
@@ -151,8 +156,8 @@ class GradManager:
             if g is None:
                 continue
             node.grad = None
-            input_grads = node.prim.vjp(node, g)
-            for parent, x, gx in zip(node.parents, node.inputs, input_grads, strict=False):
+            grads = input_grads(node, g)
+            for parent, x, gx in zip(node.parents, node.inputs, grads, strict=True):
                 if parent is None or gx is None:
                     continue
                 if gx.shape != x.shape:
@@ -164,7 +169,7 @@ class GradManager:
             node = t._node
             if node is not None and node.leaf is not None and node.grad is not None:
                 g, node.grad = node.grad, None
-                if self in node.leaf[1]:
+                if self in node.leaf.managers:
                     self._store(t, g)
 
     def _store(self, t: Tensor, g: Any) -> None:
@@ -195,9 +200,9 @@ def _seed_grad(y: Tensor, dy: Any) -> Any:
 
 def _unmark_leaf(t: Tensor, manager: GradManager) -> None:
     node = t._node
-    if node is not None and node.leaf is not None and node.leaf[0] is t:
-        node.leaf[1].discard(manager)
-        if not node.leaf[1]:
+    if node is not None and node.leaf is not None and node.leaf.tensor is t:
+        node.leaf.managers.discard(manager)
+        if not node.leaf.managers:
             t._node = None
 
 

@@ -8,7 +8,7 @@ input depends on an attached tensor, pushes a `Node` that remembers what the VJP
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,8 +28,6 @@ class Primitive:
     residual: bool = False  # forward returns (out, residual) and the VJP reads node.res
     samples: Callable[[Any], list] | None = None  # rng -> [(inputs, params), ...] in float64
     kinks: Callable[..., Any] | None = None  # inputs -> bool mask of points to avoid
-    doc: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def differentiable(self) -> bool:
@@ -40,18 +38,13 @@ class Primitive:
 REGISTRY: dict[str, Primitive] = {}
 
 
-def primitive(
-    name: str,
-    *,
-    residual: bool = False,
-    doc: str = "",
-) -> Callable[[Forward], Primitive]:
+def primitive(name: str, *, residual: bool = False) -> Callable[[Forward], Primitive]:
     """Decorator registering a forward kernel as primitive `name`; attach its VJP with `.defvjp`."""
 
     def wrap(forward: Forward) -> Primitive:
         if name in REGISTRY:
             raise ValueError(f"primitive {name!r} is registered twice")
-        prim = Primitive(name, forward, residual=residual, doc=doc or (forward.__doc__ or ""))
+        prim = Primitive(name, forward, residual=residual)
         REGISTRY[name] = prim
         return prim
 

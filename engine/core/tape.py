@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class _Recording:
@@ -23,8 +23,19 @@ class _Recording:
 RECORDING = _Recording()
 
 
+class Leaf(NamedTuple):
+    """What the node of an attached tensor carries instead of a primitive."""
+
+    tensor: Any  # the attached Tensor
+    managers: set  # the recording GradManagers that attached it
+
+
 class Node:
-    """One recorded application of a primitive (or, with prim None, an attached leaf)."""
+    """One recorded application of a primitive (or, with prim None, an attached leaf).
+
+    The contract with a VJP: `prim.vjp(node, g)` returns exactly one entry per input;
+    an entry may be None where `node.needs_grad(i)` is False (nobody reads it).
+    """
 
     __slots__ = ("prim", "parents", "inputs", "out", "res", "params", "epoch", "leaf", "xp", "grad")
 
@@ -36,9 +47,25 @@ class Node:
         self.res = res
         self.params = params
         self.epoch = epoch
-        self.leaf = leaf  # for leaves: (the attached tensor, the managers attaching it)
+        self.leaf: Leaf | None = leaf
         self.xp = xp
         self.grad = None  # the gradient flowing into this node during backward
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether input `i` depends on an attached tensor, i.e. its gradient is used."""
+        return self.parents[i] is not None
+
+
+def input_grads(node: Node, grad: Any) -> tuple | list:
+    """The VJP of `node` applied to `grad`: one entry per input, or an error naming the op."""
+    grads = node.prim.vjp(node, grad)
+    if not isinstance(grads, (tuple, list)) or len(grads) != len(node.parents):
+        got = f"{len(grads)} entries" if isinstance(grads, (tuple, list)) else type(grads).__name__
+        raise RuntimeError(
+            f"{node.prim.name}: its VJP must return one gradient (or None) per input, "
+            f"{len(node.parents)} here, but returned {got}"
+        )
+    return grads
 
 
 def unbroadcast(grad: Any, shape: tuple, name: str) -> Any:

@@ -219,14 +219,15 @@ class AllreduceCallback:
     def _members(self, tensor: Tensor) -> list[Tensor]:
         """Every tensor attached with this callback to the GradManager now calling it."""
         node = tensor._node
-        managers = node.leaf[1] if node is not None and node.leaf is not None else ()
-        owners = [gm for gm in managers if self in gm._attached.get(id(tensor), (None, ()))[1]]
+        managers = node.leaf.managers if node is not None and node.leaf is not None else ()
+        owners = [gm for gm in managers if self in gm.callbacks_of(tensor)]
         if len(owners) != 1:
             raise RuntimeError(
                 "allreduce callback must be attached through exactly one recording GradManager "
                 f"(found {len(owners)} for a {tensor.shape} tensor)"
             )
-        return [t for t, callbacks in owners[0]._attached.values() if self in callbacks]
+        owner = owners[0]
+        return [t for t in owner.attached_tensors() if self in owner.callbacks_of(t)]
 
     def _make_buckets(self, tensors: list[Tensor]) -> list[_Bucket]:
         buckets: list[_Bucket] = []

@@ -191,7 +191,7 @@ class Recorder:
                 if parent is None:
                     targets.append(None)
                 elif parent.leaf is not None:
-                    t = parent.leaf[0]
+                    t = parent.leaf.tensor
                     if id(t) not in leaf_pos:
                         leaf_pos[id(t)] = len(leaves)
                         leaves.append(t)

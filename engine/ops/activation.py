@@ -5,7 +5,7 @@ piece's slope on [-3, 3]."""
 from __future__ import annotations
 
 from ..core.op import defsamples, defvjp, primitive
-from . import _samples as S
+from .samples import unary
 
 
 @primitive("relu6")
@@ -56,6 +56,6 @@ def _near(*points):
     return kinks
 
 
-defsamples(relu6, kinks=_near(0.0, 6.0))(lambda rng: S.unary(rng, -2.0, 8.0))
-defsamples(hsigmoid, kinks=_near(-3.0, 3.0))(lambda rng: S.unary(rng, -5.0, 5.0))
-defsamples(hswish, kinks=_near(-3.0, 3.0))(lambda rng: S.unary(rng, -5.0, 5.0))
+defsamples(relu6, kinks=_near(0.0, 6.0))(lambda rng: unary(rng, -2.0, 8.0))
+defsamples(hsigmoid, kinks=_near(-3.0, 3.0))(lambda rng: unary(rng, -5.0, 5.0))
+defsamples(hswish, kinks=_near(-3.0, 3.0))(lambda rng: unary(rng, -5.0, 5.0))

@@ -96,16 +96,16 @@ def conv2d(xp, x, weight, bias=None, *, stride, padding, dilation, groups):
 
 @defvjp(conv2d)
 def _(node, g):
-    xp, params, parents = node.xp, node.params, node.parents
+    xp, params = node.xp, node.params
     x, weight = node.inputs[0], node.inputs[1]
     groups = params["groups"]
     out_ch, _, kh, kw = weight.shape
     # (N, O, Ho, Wo) -> (G, O/G, N*Ho*Wo), the layout of the forward's matmul result
     g_mat = g.transpose(1, 0, 2, 3).reshape(groups, out_ch // groups, -1)
     gx = gw = gb = None
-    if parents[1] is not None:
+    if node.needs_grad(1):
         gw = (g_mat @ node.res.swapaxes(1, 2)).reshape(weight.shape)
-    if parents[0] is not None:
+    if node.needs_grad(0):
         w_mat = weight.reshape(groups, out_ch // groups, -1)
         cols = w_mat.swapaxes(1, 2) @ g_mat  # (G, C/G*kh*kw, N*Ho*Wo)
         gx = _col2im(
@@ -118,9 +118,9 @@ def _(node, g):
             params["dilation"],
             g.shape[2:],
         )
-    if len(parents) > 2 and parents[2] is not None:
+    if len(node.inputs) > 2 and node.needs_grad(2):
         gb = g.sum(axis=(0, 2, 3), keepdims=True)
-    return (gx, gw, gb)[: len(parents)]
+    return (gx, gw, gb)[: len(node.inputs)]
 
 
 # ---- pooling ------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np  # only for host-side sample inputs and kink masks, never in kernels
+
 from ..core.op import defsamples, defvjp, primitive
-from . import _samples as S
+from .samples import binary, unary
 from .special import erf
 
 # ---- binary arithmetic ------------------------------------------------------------------
@@ -35,7 +37,7 @@ def sub(xp, x, y):
 
 @defvjp(sub)
 def _(node, g):
-    return g, (-g if node.parents[1] is not None else None)
+    return g, (-g if node.needs_grad(1) else None)
 
 
 @primitive("mul")
@@ -47,8 +49,7 @@ def mul(xp, x, y):
 @defvjp(mul)
 def _(node, g):
     x, y = node.inputs
-    p = node.parents
-    return (g * y if p[0] is not None else None), (g * x if p[1] is not None else None)
+    return (g * y if node.needs_grad(0) else None), (g * x if node.needs_grad(1) else None)
 
 
 @primitive("div")
@@ -61,7 +62,7 @@ def div(xp, x, y):
 def _(node, g):
     x, y = node.inputs
     gx = g / y
-    gy = -gx * node.out if node.parents[1] is not None else None
+    gy = -gx * node.out if node.needs_grad(1) else None
     return gx, gy
 
 
@@ -75,8 +76,8 @@ def pow_(xp, x, y):
 def _(node, g):
     x, y = node.inputs
     xp = node.xp
-    gx = g * y * x ** (y - 1) if node.parents[0] is not None else None
-    gy = g * node.out * xp.log(x) if node.parents[1] is not None else None
+    gx = g * y * x ** (y - 1) if node.needs_grad(0) else None
+    gy = g * node.out * xp.log(x) if node.needs_grad(1) else None
     return gx, gy
 
 
@@ -127,34 +128,28 @@ def _ties_apart(inputs):
     return abs(x - y) < 0.05
 
 
-defsamples(add)(S.binary)
-defsamples(sub)(S.binary)
-defsamples(mul)(S.binary)
-defsamples(div)(lambda rng: S.binary(rng, low2=0.5, high2=2.0))
-defsamples(pow_)(lambda rng: S.binary(rng, low=0.5, high=2.0))
-defsamples(maximum, kinks=_ties_apart)(S.binary)
-defsamples(minimum, kinks=_ties_apart)(S.binary)
+defsamples(add)(binary)
+defsamples(sub)(binary)
+defsamples(mul)(binary)
+defsamples(div)(lambda rng: binary(rng, low2=0.5, high2=2.0))
+defsamples(pow_)(lambda rng: binary(rng, low=0.5, high=2.0))
+defsamples(maximum, kinks=_ties_apart)(binary)
+defsamples(minimum, kinks=_ties_apart)(binary)
 
-# ---- comparisons and predicates (boolean results, no gradient) ----------------------------
+# ---- comparisons and predicates (bool results: registered without a VJP) ------------------
 
-
-def _compare(name: str, fn):
-    prim = primitive(name, doc=f"elementwise {name}, a bool result")(fn)
-    return prim
-
-
-equal = _compare("equal", lambda xp, x, y: x == y)
-not_equal = _compare("not_equal", lambda xp, x, y: x != y)
-less = _compare("less", lambda xp, x, y: x < y)
-less_equal = _compare("less_equal", lambda xp, x, y: x <= y)
-greater = _compare("greater", lambda xp, x, y: x > y)
-greater_equal = _compare("greater_equal", lambda xp, x, y: x >= y)
-isnan = _compare("isnan", lambda xp, x: xp.isnan(x))
-isinf = _compare("isinf", lambda xp, x: xp.isinf(x))
-logical_not = _compare("logical_not", lambda xp, x: xp.logical_not(x))
-logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y))
-logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y))
-logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y))
+equal = primitive("equal")(lambda xp, x, y: x == y)
+not_equal = primitive("not_equal")(lambda xp, x, y: x != y)
+less = primitive("less")(lambda xp, x, y: x < y)
+less_equal = primitive("less_equal")(lambda xp, x, y: x <= y)
+greater = primitive("greater")(lambda xp, x, y: x > y)
+greater_equal = primitive("greater_equal")(lambda xp, x, y: x >= y)
+isnan = primitive("isnan")(lambda xp, x: xp.isnan(x))
+isinf = primitive("isinf")(lambda xp, x: xp.isinf(x))
+logical_not = primitive("logical_not")(lambda xp, x: xp.logical_not(x))
+logical_and = primitive("logical_and")(lambda xp, x, y: xp.logical_and(x, y))
+logical_or = primitive("logical_or")(lambda xp, x, y: xp.logical_or(x, y))
+logical_xor = primitive("logical_xor")(lambda xp, x, y: xp.logical_xor(x, y))
 
 # ---- unary math -------------------------------------------------------------------------
 
@@ -367,9 +362,10 @@ def _zero_grad(node, g):
     return (g * 0,)
 
 
-round_ = primitive("round", doc="round half to even; zero gradient")(lambda xp, x: xp.round(x))
-floor = primitive("floor", doc="round down; zero gradient")(lambda xp, x: xp.floor(x))
-ceil = primitive("ceil", doc="round up; zero gradient")(lambda xp, x: xp.ceil(x))
+# rounding: halves to even for round; all three have a zero gradient
+round_ = primitive("round")(lambda xp, x: xp.round(x))
+floor = primitive("floor")(lambda xp, x: xp.floor(x))
+ceil = primitive("ceil")(lambda xp, x: xp.ceil(x))
 for _p in (round_, floor, ceil):
     defvjp(_p)(_zero_grad)
 
@@ -418,32 +414,30 @@ def _(node, g):
 
 def _near_int(inputs):
     x = inputs[0]
-    return abs(x - S.np.round(x)) < 0.05
+    return abs(x - np.round(x)) < 0.05
 
 
 def _near_half(inputs):
     x = inputs[0]
-    return abs(x - S.np.floor(x) - 0.5) < 0.05
+    return abs(x - np.floor(x) - 0.5) < 0.05
 
 
 for _p in (neg, exp, sin, cos, tanh, sigmoid, gelu, silu, softplus, square):
-    defsamples(_p)(S.unary)
-defsamples(abs_, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
-defsamples(relu, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
-defsamples(sign, kinks=lambda i: abs(i[0]) < 0.05)(S.unary)
-defsamples(leaky_relu, kinks=lambda i: abs(i[0]) < 0.05)(
-    lambda rng: S.unary(rng, negative_slope=0.1)
-)
-defsamples(log)(lambda rng: S.unary(rng, 0.2, 3.0))
-defsamples(log1p)(lambda rng: S.unary(rng, -0.5, 3.0))
-defsamples(sqrt)(lambda rng: S.unary(rng, 0.2, 3.0))
-defsamples(floor, kinks=_near_int)(S.unary)
-defsamples(ceil, kinks=_near_int)(S.unary)
-defsamples(round_, kinks=_near_half)(S.unary)
+    defsamples(_p)(unary)
+defsamples(abs_, kinks=lambda i: abs(i[0]) < 0.05)(unary)
+defsamples(relu, kinks=lambda i: abs(i[0]) < 0.05)(unary)
+defsamples(sign, kinks=lambda i: abs(i[0]) < 0.05)(unary)
+defsamples(leaky_relu, kinks=lambda i: abs(i[0]) < 0.05)(lambda rng: unary(rng, negative_slope=0.1))
+defsamples(log)(lambda rng: unary(rng, 0.2, 3.0))
+defsamples(log1p)(lambda rng: unary(rng, -0.5, 3.0))
+defsamples(sqrt)(lambda rng: unary(rng, 0.2, 3.0))
+defsamples(floor, kinks=_near_int)(unary)
+defsamples(ceil, kinks=_near_int)(unary)
+defsamples(round_, kinks=_near_half)(unary)
 defsamples(clip, kinks=lambda i: (abs(i[0] + 1) < 0.05) | (abs(i[0] - 0.5) < 0.05))(
-    lambda rng: S.unary(rng, lower=-1.0, upper=0.5)
+    lambda rng: unary(rng, lower=-1.0, upper=0.5)
 )
-defsamples(astype)(lambda rng: S.unary(rng, dtype=S.np.dtype("float64")))
+defsamples(astype)(lambda rng: unary(rng, dtype=np.dtype("float64")))
 defsamples(where)(
     lambda rng: [
         ((rng.uniform(size=(2, 3)) > 0.5, rng.normal(size=(2, 3)), rng.normal(size=(3,))), {}),

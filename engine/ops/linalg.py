@@ -28,9 +28,9 @@ def _(node, g):
     if a.ndim == 1:
         g2 = g2[..., None, :]
     ga = gb = None
-    if node.parents[0] is not None:
+    if node.needs_grad(0):
         ga = unbroadcast(g2 @ _swap(b2), a2.shape, "matmul").reshape(a.shape)
-    if node.parents[1] is not None:
+    if node.needs_grad(1):
         gb = unbroadcast(_swap(a2) @ g2, b2.shape, "matmul").reshape(b.shape)
     return ga, gb
 
@@ -47,17 +47,16 @@ def linear(xp, x, weight, bias=None):
 @defvjp(linear)
 def _(node, g):
     x, weight = node.inputs[0], node.inputs[1]
-    parents = node.parents
-    gx = g @ weight if parents[0] is not None else None
+    gx = g @ weight if node.needs_grad(0) else None
     gw = gb = None
-    if parents[1] is not None:
+    if node.needs_grad(1):
         g2 = g.reshape(-1, g.shape[-1])
         gw = g2.T @ x.reshape(-1, x.shape[-1])
-    if len(parents) > 2 and parents[2] is not None:
+    if len(node.inputs) > 2 and node.needs_grad(2):
         g2 = g.reshape(-1, g.shape[-1])
         # column sums through BLAS: about twice as fast as g2.sum(axis=0) on tall gradients
         gb = node.xp.ones(g2.shape[0], dtype=g2.dtype) @ g2
-    return (gx, gw, gb)[: len(parents)]
+    return (gx, gw, gb)[: len(node.inputs)]
 
 
 def _mat(rng, *shape):

@@ -81,7 +81,7 @@ def square_loss(xp, pred, label, *, reduction="mean"):
 def _(node, g):
     diff = node.res
     gp = (2 * _reduce_grad(g, diff.shape, node.params["reduction"])) * diff
-    return gp, (-gp if node.parents[1] is not None else None)
+    return gp, (-gp if node.needs_grad(1) else None)
 
 
 @primitive("softmax_cross_entropy", residual=True)
@@ -130,7 +130,7 @@ def _(node, g):
     s = 0.5 + 0.5 * xp.tanh(0.5 * x)
     scale = _reduce_grad(g, node.inputs[0].shape, node.params["reduction"])
     gx = (s - label) * scale
-    gl = -x * scale if node.parents[1] is not None else None
+    gl = -x * scale if node.needs_grad(1) else None
     return gx, gl
 
 

@@ -28,10 +28,9 @@ def batch_norm(xp, x, weight, bias, *, eps):
 def _(node, g):
     normed, inv_std = node.res
     weight = node.inputs[1]
-    parents = node.parents
     axes = reduce_axes(g.ndim)
     gx = gw = gb = None
-    if parents[0] is not None:
+    if node.needs_grad(0):
         g_normed = g * weight
         # the batch mean and variance depend on x too: project out their directions
         gx = inv_std * (
@@ -39,9 +38,9 @@ def _(node, g):
             - g_normed.mean(axis=axes, keepdims=True)
             - normed * (g_normed * normed).mean(axis=axes, keepdims=True)
         )
-    if parents[1] is not None:
+    if node.needs_grad(1):
         gw = (g * normed).sum(axis=axes, keepdims=True)
-    if parents[2] is not None:
+    if node.needs_grad(2):
         gb = g.sum(axis=axes, keepdims=True)
     return gx, gw, gb
 

@@ -80,10 +80,10 @@ def setitem(xp, x, value, *, index):
 def _(node, g):
     index = node.params["index"]
     gx = None
-    if node.parents[0] is not None:
+    if node.needs_grad(0):
         gx = g.copy()
         gx[index] = 0
-    gv = g[index] if node.parents[1] is not None else None
+    gv = g[index] if node.needs_grad(1) else None
     return gx, gv
 
 
@@ -97,9 +97,9 @@ def concat(xp, *xs, axis=0):
 def _(node, g):
     axis = node.params["axis"]
     grads, start = [], 0
-    for x, parent in zip(node.inputs, node.parents, strict=False):
+    for i, x in enumerate(node.inputs):
         stop = start + x.shape[axis]
-        if parent is not None:
+        if node.needs_grad(i):
             index = [slice(None)] * g.ndim
             index[axis] = slice(start, stop)
             grads.append(g[tuple(index)])

@@ -7,10 +7,11 @@ import pytest
 
 import engine as mge  # importing fills the registry
 import engine.functional as F
-from engine.autodiff import check_grad, check_primitive
+from engine.autodiff import GradManager, check_grad, check_primitive
 from engine.autodiff.check import GradCheckError, check_registry, primitive_rng
 from engine.core.op import REGISTRY, defsamples, defvjp, primitive
-from engine.ops import _samples as S
+from engine.ops.samples import binary, unary
+from engine.tensor import apply
 
 DIFFERENTIABLE = sorted(n for n, p in REGISTRY.items() if p.differentiable)
 
@@ -66,7 +67,7 @@ def test_wrong_vjp_is_caught_and_named(temp_primitive):
         x, y = node.inputs
         return g * y * 1.5, g * x  # d/dx is off by a factor 1.5
 
-    prim = temp_primitive("test_bad_mul", lambda xp, x, y: x * y, bad_vjp, S.binary)
+    prim = temp_primitive("test_bad_mul", lambda xp, x, y: x * y, bad_vjp, binary)
     result = check_primitive(prim, 0)
     assert result.status == "fail"
     by_input = {r.name: r for r in result.inputs}
@@ -75,6 +76,24 @@ def test_wrong_vjp_is_caught_and_named(temp_primitive):
     assert worst.analytic == pytest.approx(1.5 * worst.numeric, rel=1e-6)
     assert worst.max_rel == pytest.approx(1 / 3, rel=1e-6)
     assert "test_bad_mul" in [r.name for r in check_registry() if r.status == "fail"]
+
+
+@pytest.mark.parametrize(
+    "vjp, got",
+    [
+        (lambda node, g: (g,), "returned 1 entries"),
+        (lambda node, g: (g, g, g), "returned 3 entries"),
+        (lambda node, g: g, "returned ndarray"),
+    ],
+)
+def test_vjp_must_return_one_entry_per_input(temp_primitive, vjp, got):
+    prim = temp_primitive("test_bad_arity", lambda xp, x, y: x * y, vjp)
+    x = mge.Parameter([1.0, 2.0])
+    gm = GradManager().attach([x])
+    with gm:
+        y = apply(prim, x, mge.Tensor([3.0, 4.0]))
+        with pytest.raises(RuntimeError, match=f"test_bad_arity: .* 2 here, but {got}"):
+            gm.backward(y)
 
 
 def test_check_grad_raises_naming_the_worst_element():
@@ -110,7 +129,7 @@ def test_backward_twice_must_agree(temp_primitive):
         calls.append(1)
         return (g * (2.0 + 1e-3 * (len(calls) > 1)),)
 
-    prim = temp_primitive("test_drift", lambda xp, x: 2 * x, drifting_vjp, S.unary)
+    prim = temp_primitive("test_drift", lambda xp, x: 2 * x, drifting_vjp, unary)
     result = check_primitive(prim, 0)
     assert result.status == "fail"
     assert any("backward twice differs" in p for p in result.problems)
@@ -118,7 +137,7 @@ def test_backward_twice_must_agree(temp_primitive):
 
 def test_cotangent_scaling_must_be_linear(temp_primitive):
     prim = temp_primitive(
-        "test_affine", lambda xp, x: 2 * x, lambda node, g: (2 * g + 1e-8,), S.unary
+        "test_affine", lambda xp, x: 2 * x, lambda node, g: (2 * g + 1e-8,), unary
     )
     result = check_primitive(prim, 0)
     assert all(r.passed for r in result.inputs)  # within atol, so only the scaling check sees it

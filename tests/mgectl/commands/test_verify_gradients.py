@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import engine  # noqa: F401  (fills the registry)
 from engine.core.op import REGISTRY, defsamples, defvjp, primitive
-from engine.ops import _samples as S
+from engine.ops.samples import binary
 from mgectl.commands import verify_gradients as vg
 from mgectl.errors import UserError
 
@@ -30,7 +30,7 @@ def wrong_vjp_op():
         x, y = node.inputs
         return 2 * g * y, g * x
 
-    defsamples(prim)(S.binary)
+    defsamples(prim)(binary)
     yield prim.name
     REGISTRY.pop(prim.name)
 

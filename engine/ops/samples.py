@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-Sample = tuple[tuple, dict]
-
 UNARY_SHAPES = [(), (5,), (2, 3), (2, 3, 4)]
 BINARY_SHAPES = [
     ((2, 3), (2, 3)),
@@ -34,12 +32,3 @@ def binary(
     lo2 = low if low2 is None else low2
     hi2 = high if high2 is None else high2
     return [((rng.uniform(low, high, a), rng.uniform(lo2, hi2, b)), {}) for a, b in BINARY_SHAPES]
-
-
-def away_from(values: np.ndarray, points: tuple = (0.0,), margin: float = 0.05) -> np.ndarray:
-    """Push values that lie within `margin` of a kink point further away from it."""
-    out = np.array(values, dtype=np.float64)
-    for p in points:
-        close = np.abs(out - p) < margin
-        out[close] = p + np.where(out[close] >= p, margin, -margin) * 2
-    return out
