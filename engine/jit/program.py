@@ -177,10 +177,16 @@ class Program:
             body.append(f"        {nn}.inputs = {nn}.out = {nn}.res = None")
             body.append(f"        {g[k]} = None")
         gm = self._const("GM", ins.manager)
+        # attach callbacks (distributed allreduce) look at the recording state, as eagerly
+        callbacks = any(cbs for _, cbs in ins.manager._attached.values())
+        if callbacks:
+            body.append(f"    {gm}.record()")
         for j, t in enumerate(ins.leaves):
             tn = self._const("T", t)
             body.append(f"    if {leaf[j]} is not None:")
             body.append(f"        {gm}._store({tn}, {leaf[j]})")
+        if callbacks:
+            body.append(f"    {gm}.release()")
         for t, idx in ins.grads:
             tn = self._const("T", t)
             body.append(f"    v{idx} = None if {tn}.grad is None else {tn}.grad._data")

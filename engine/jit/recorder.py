@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ..core.tape import RECORDING
 from ..core.tracing import TRACING
 from ..tensor import Parameter, Tensor
@@ -69,9 +71,12 @@ class Recorder:
         if not name:
             name = f"t{self._count}"
             self._count += 1
-        shape = tuple(array.shape)
-        self.graph.vars.append(Var(idx, kind, shape, array.dtype, name, device, **kw))
-        self.by_array[id(array)] = idx
+        if is_array(array):
+            shape, dtype = tuple(array.shape), array.dtype
+            self.by_array[id(array)] = idx
+        else:  # a residual that is not one array (a tuple of them): an opaque value
+            shape, dtype = (), np.dtype(object)
+        self.graph.vars.append(Var(idx, kind, shape, dtype, name, device, **kw))
         self.keep.append(array)
         return idx
 
@@ -116,10 +121,8 @@ class Recorder:
         ins = [self.operand(x, a, device) for x, a in zip(inputs, arrays, strict=True)]
         out_idx = self.new_var(OP, out, device)
         res_idx = None
-        if prim.residual and is_array(res):
+        if prim.residual:  # an array, a tuple of arrays, ...: a slot of its own either way
             res_idx = self.new_var(OP, res, device, f"{self.graph.vars[out_idx].name}_res")
-        elif prim.residual:
-            res_idx = Lit(res)  # type: ignore[assignment]
         apply = Apply(prim, dict(params), ins, out_idx, res_idx, device, self._scope)
         self.graph.instrs.append(apply)
         self.made.add(id(result))

@@ -15,6 +15,7 @@ EPILOG = examples(
     "mgectl train configs/moons_mlp.yaml --set optimizer.lr=0.05",
     "mgectl train configs/images_cnn.yaml --device gpu0",
     "mgectl train configs/moons_mlp.yaml --nproc 2",
+    "mgectl train configs/images_cnn.yaml --trace",
     "mgectl train --resume runs/images_cnn --set train.epochs=20",
     "mgectl train configs/spirals_mlp.yaml --print-config",
     "mgectl train configs/moons_mlp.yaml --log tensorboard && tensorboard --logdir runs",
@@ -88,6 +89,14 @@ def train(
             "dir; needs the sweep extra). Same as --set train.log=[tensorboard].",
         ),
     ] = None,
+    traced: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Record each training step's graph once and replay it (engine.jit.trace); "
+            "same losses as eager. Same as --set train.trace=true.",
+        ),
+    ] = False,
 ) -> None:
     """Train the model an experiment config describes; the run goes to runs/<name>/<id>/."""
     from mgectl.config.experiment import load_config, resolved_yaml
@@ -98,6 +107,8 @@ def train(
         settings.append(f"device={json.dumps(device)}")  # JSON quoting keeps it a YAML string
     if log:
         settings.append(f"train.log={json.dumps(log)}")
+    if traced:
+        settings.append("train.trace=true")
     if config is not None:
         cfg = load_config(config, settings)
     elif resume is not None:

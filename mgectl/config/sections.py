@@ -468,6 +468,9 @@ class TrainConfig(Section):
         default_factory=list,
         description="extra loggers beside metrics.jsonl: tensorboard (event files in the run dir)",
     )
+    trace: bool = Field(
+        False, description="run each step through engine.jit.trace: recorded once, replayed"
+    )
 
     @field_validator("batch_size", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import numpy as np
 import engine.random
 from engine.autodiff import GradManager
 from engine.core.device import Device
+from engine.jit import trace
 from mgectl.build.builder import Built, build
 from mgectl.build.models import LinearRegression, describe_model, parameter_count
 from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
@@ -88,6 +89,12 @@ class Loop:
         self.named = list(built.model.named_parameters())
         params = [p for _, p in self.named]
         self.gm = GradManager().attach(params, callbacks=world.allreduce_callbacks() or None)
+        # traced: the step's graph is recorded once per batch shape, then replayed host-free
+        self.forward_backward = (
+            trace(self._forward_backward, without_host=True)
+            if cfg.train.trace
+            else self._forward_backward
+        )
         stopping = cfg.train.early_stopping
         default = "val_loss" if data.has_val else "train_loss"
         self.monitor = Monitor(
@@ -157,12 +164,9 @@ class Loop:
         rank's loss weighs by its share of the step (1 for full batches), so the averaged
         gradient is the one of the whole global batch.
         """
-        model, optimizer = self.built.model, self.built.optimizer
+        optimizer = self.built.optimizer
         weight = self.world.size * batch.count / batch.total
-        with self.gm:
-            outputs = model(batch.x)
-            loss = self.built.loss(outputs, batch.y)
-            self.gm.backward(loss if weight == 1.0 else loss * weight)
+        loss, outputs = self.forward_backward(batch.x, batch.y, weight)
         value = loss.item()
         summed = value * batch.total
         if self.world.distributed:
@@ -174,6 +178,14 @@ class Loop:
         optimizer.step().clear_grad()
         self.steps_done += 1
         return value, summed
+
+    def _forward_backward(self, x: Any, y: Any, weight: float) -> tuple[Any, Any]:
+        """Forward, loss and backward of one batch (gradients land in the parameters)."""
+        with self.gm:
+            outputs = self.built.model(x)
+            loss = self.built.loss(outputs, y)
+            self.gm.backward(loss if weight == 1.0 else loss * weight)
+        return loss, outputs
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         """Train one epoch and return its metrics record.

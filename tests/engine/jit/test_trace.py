@@ -230,3 +230,30 @@ def test_a_traced_function_inside_an_outer_recording_runs_eagerly() -> None:
         y = f(mge.tensor([3.0]))
         gm.backward(y)
     assert w.grad.numpy().tolist() == [3.0]
+
+
+def test_conv_batchnorm_dropout_training_steps_equal_eager() -> None:
+    # batch norm's VJP reads a residual tuple; dropout draws a mask: both fresh on each replay
+    rng = np.random.default_rng(0)
+    xs = [mge.tensor(rng.normal(size=(16, 1, 8, 8)).astype("float32")) for _ in range(4)]
+    ys = [mge.tensor(rng.integers(0, 3, 16).astype("int32")) for _ in range(4)]
+    losses = []
+    for traced in (False, True):
+        mge.random.seed(0)
+        net = M.Sequential(
+            M.Conv2d(1, 4, 3), M.BatchNorm2d(4), M.ReLU(), M.Flatten(), M.Linear(144, 8),
+            M.Dropout(0.2), M.Linear(8, 3),
+        )  # fmt: skip
+        gm = GradManager().attach(net.parameters())
+        opt = optim.Adam(net.parameters(), lr=0.01)
+
+        def step(x, y, net=net, gm=gm, opt=opt):  # noqa: ANN001, ANN202
+            with gm:
+                loss = F.loss.cross_entropy(net(x), y)
+                gm.backward(loss)
+            opt.step().clear_grad()
+            return loss
+
+        fn = trace(step, without_host=True) if traced else step
+        losses.append([fn(x, y).item() for x, y in zip(xs, ys, strict=True)])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-6)

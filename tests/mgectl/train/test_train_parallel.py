@@ -117,6 +117,19 @@ def test_an_unevenly_split_last_batch_still_averages_like_one_process(tmp_path: 
             assert mine[key] == pytest.approx(theirs[key], rel=1e-6), key
 
 
+def test_traced_steps_on_two_ranks_equal_one_eager_process(tmp_path: Path) -> None:
+    # --trace replays each step's graph; the allreduce callbacks still run on every replay
+    result = mgectl(
+        "train", str(CONFIG), "--nproc", "2", "--trace", "--set", "train.epochs=2", *UNEVEN,
+        "-o", str(tmp_path / "ranks"), "-q",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    single = run(CONFIG, "train.epochs=2", *UNEVEN[1::2], out=tmp_path / "single").run_dir
+    ranks = only_run(tmp_path / "ranks", "moons_mlp")
+    assert_close_weights(weights(single), weights(ranks))
+    np.testing.assert_allclose(train_loss(ranks), train_loss(single), rtol=1e-6)
+
+
 def test_a_two_rank_run_resumes_on_two_ranks(
     two_ranks: tuple[Path, subprocess.CompletedProcess], tmp_path: Path
 ) -> None:
