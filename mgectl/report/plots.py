@@ -1,4 +1,4 @@
-"""The run's figures: the loss curves and, for 1-D regression, the data with the fitted curve."""
+"""The run's figures: loss and metric curves, the fit, confusion, predictions and regions."""
 
 from __future__ import annotations
 
@@ -15,22 +15,102 @@ def _figure(width: float = 6.0, height: float = 4.5) -> Any:
     return Figure(figsize=(width, height))
 
 
+# The metric drawn beside the loss, per task: the first of these the history has.
+METRIC_KEYS = ("accuracy", "r2")
+
+
 def loss_plot(history: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Train (and validation) loss per epoch; a log scale when the loss spans two decades."""
-    figure = _figure()
-    axes = figure.subplots()
-    for key, style in (("train_loss", "-"), ("val_loss", "o-")):
+    """Loss per epoch (log scale when it spans two decades) and, beside it, the task's metric."""
+    metric = next(
+        (key for key in METRIC_KEYS if any(r.get(f"val_{key}") is not None for r in history)),
+        next(
+            (k for k in METRIC_KEYS if any(r.get(f"train_{k}") is not None for r in history)), None
+        ),
+    )
+    figure = _figure(10.0 if metric else 6.0, 4.5)
+    axes = figure.subplots(1, 2 if metric else 1)
+    loss_axes = axes[0] if metric else axes
+    _curves(loss_axes, history, ("train_loss", "val_loss"), "loss")
+    values = [r["train_loss"] for r in history if np.isfinite(r.get("train_loss", np.nan))]
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        loss_axes.set_yscale("log")
+    if metric:
+        _curves(axes[1], history, (f"train_{metric}", f"val_{metric}"), metric)
+    figure.suptitle(title)
+    figure.savefig(path, dpi=100)
+
+
+def _curves(axes: Any, history: list[dict[str, Any]], keys: tuple[str, ...], label: str) -> None:
+    """One line per key of HISTORY over the epochs it has a value for."""
+    for key, style in zip(keys, ("-", "o-"), strict=True):
         points = [(r["epoch"], r[key]) for r in history if r.get(key) is not None]
         if points:
             epochs, values = zip(*points, strict=True)
             axes.plot(epochs, values, style, label=key.replace("_", " "), markersize=3)
-    values = [r["train_loss"] for r in history if np.isfinite(r.get("train_loss", np.nan))]
-    if values and min(values) > 0 and max(values) / min(values) > 100:
-        axes.set_yscale("log")
     axes.set_xlabel("epoch")
-    axes.set_ylabel("loss")
+    axes.set_ylabel(label)
+    axes.legend()
+
+
+def confusion_plot(matrix: np.ndarray, names: list[str], path: Path, title: str) -> None:
+    """The confusion matrix as a heat map: rows the true class, columns the predicted one."""
+    size = max(4.5, 0.6 * len(names) + 2.5)
+    figure = _figure(size, size)
+    axes = figure.subplots()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    ticks = np.arange(len(names))
+    axes.set_xticks(ticks, names, rotation=45, ha="right")
+    axes.set_yticks(ticks, names)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, col), count in np.ndenumerate(matrix):
+        colour = "white" if count > threshold else "black"
+        axes.text(col, row, str(count), ha="center", va="center", color=colour)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def prediction_plot(actual: np.ndarray, predicted: np.ndarray, path: Path, title: str) -> None:
+    """Predicted against actual values: a perfect model puts every dot on the diagonal."""
+    figure = _figure(5.0, 5.0)
+    axes = figure.subplots()
+    axes.scatter(actual, predicted, marker=".")
+    low = float(min(actual.min(), predicted.min()))
+    high = float(max(actual.max(), predicted.max()))
+    axes.plot([low, high], [low, high], "--", color="grey", label="predicted = actual")
+    axes.set_xlabel("actual")
+    axes.set_ylabel("predicted")
     axes.set_title(title)
     axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def regions_plot(
+    x: np.ndarray,
+    labels: np.ndarray,
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray],
+    names: list[str],
+    path: Path,
+    title: str,
+) -> None:
+    """A 2-D classifier's decision regions (GRID: xs, ys, class per point) under its data."""
+    figure = _figure()
+    axes = figure.subplots()
+    xs, ys, classes = grid
+    count = len(names)
+    axes.contourf(xs, ys, classes, levels=np.arange(count + 1) - 0.5, cmap="tab10", alpha=0.25,
+                  vmin=0, vmax=9)  # fmt: skip
+    for index, name in enumerate(names):
+        mine = labels == index
+        axes.scatter(x[mine, 0], x[mine, 1], s=8, color=f"C{index}", label=name)
+    axes.set_xlabel("x0")
+    axes.set_ylabel("x1")
+    axes.set_title(title)
+    axes.legend(fontsize="small")
     figure.savefig(path, dpi=100)
 
 

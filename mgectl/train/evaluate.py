@@ -229,3 +229,39 @@ def fitted_curve(
     finally:
         model.train()
     return x.reshape(-1), data.y_train, curve_x, curve_y
+
+
+def predict_rows(model: Any, x: np.ndarray, device: Device) -> np.ndarray:
+    """MODEL's raw outputs for the rows of X, in eval mode and in chunks of EVAL_CHUNK."""
+    model.eval()
+    try:
+        parts = [
+            model(mge.tensor(x[i : i + EVAL_CHUNK], device=device)).numpy()
+            for i in range(0, len(x), EVAL_CHUNK)
+        ]
+    finally:
+        model.train()
+    return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+
+
+def region_grid(
+    model: Any, data: Any, device: Device, loss_type: str, points: int = 150
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 2-D classifier's class at each point of a grid over its training data.
+
+    Returns the training features in original units, and the grid's xs, ys and classes.
+    """
+    x = data.x_train
+    if data.standardizer is not None:
+        x = data.standardizer.invert(x)
+    low, high = x.min(axis=0), x.max(axis=0)
+    pad = 0.05 * (high - low)
+    xs, ys = np.meshgrid(
+        np.linspace(low[0] - pad[0], high[0] + pad[0], points, dtype=np.float32),
+        np.linspace(low[1] - pad[1], high[1] + pad[1], points, dtype=np.float32),
+    )
+    inputs = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    if data.standardizer is not None:
+        inputs = data.standardizer.apply(inputs)
+    classes = predicted_classes(predict_rows(model, inputs, device), loss_type)
+    return x, xs, ys, classes.reshape(xs.shape)

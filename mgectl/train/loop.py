@@ -16,6 +16,7 @@ from engine.autodiff import GradManager
 from engine.core.device import Device
 from engine.jit import trace
 from mgectl.build.builder import Built, build
+from mgectl.build.losses import predicted_classes
 from mgectl.build.models import LinearRegression, describe_model, parameter_count
 from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
 from mgectl.report import plots
@@ -29,7 +30,15 @@ from mgectl.train.divergence import (
     first_nonfinite,
     first_nonfinite_state,
 )
-from mgectl.train.evaluate import EvalSet, Monitor, evaluate, fitted_curve
+from mgectl.train.evaluate import (
+    EvalSet,
+    Monitor,
+    confusion_matrix,
+    evaluate,
+    fitted_curve,
+    predict_rows,
+    region_grid,
+)
 from mgectl.train.events import (
     Broadcast,
     CheckpointSaved,
@@ -339,7 +348,9 @@ class Loop:
         except StopRun as stop:  # a reporter (a sweep's pruner) ended the run after an epoch
             status = stop.status
         except KeyboardInterrupt:
-            self.finish(run, "interrupted", started, draw=False)
+            # plots of what the run did: the weights of its last finished epoch
+            self.built.model.load_state_dict(self.latest["model"])
+            self.finish(run, "interrupted", started, draw)
             raise TrainingInterruptedError(
                 f"training stopped after {self.epoch} finished epoch(s); "
                 f"{run.checkpoint('last')} holds them",
@@ -348,7 +359,7 @@ class Loop:
         except NonFiniteError as bad:
             # the live weights may already hold the NaN/inf: show and keep the last good ones
             self.built.model.load_state_dict(self.latest["model"])
-            self.finish(run, "diverged", started, draw=False)
+            self.finish(run, "diverged", started, draw)
             lr = self.built.optimizer.param_groups[0]["lr"]
             raise diverged(bad, lr, run.checkpoint("last"), self.epoch) from None
         self.finish(run, status, started, draw)
@@ -392,16 +403,44 @@ class Loop:
         write_run_state(run, {**state, "device": self.state["device"], "pid": os.getpid()})
 
     def draw(self, run: RunDir) -> None:
-        """plots/loss.png, and plots/fit.png for regression on one feature."""
+        """plots/: loss and metric curves; the fit (1-D regression) or predicted vs actual;
+        the confusion matrix and, for two features, the decision regions of a classifier."""
         run.plots.mkdir(exist_ok=True)
-        plots.loss_plot(self.history, run.plots / "loss.png", self.cfg.name)
-        data = self.built.data
+        name, model, data = self.cfg.name, self.built.model, self.built.data
+        plots.loss_plot(self.history, run.plots / "loss.png", name)
+        # the held-out rows when there are some: they say how the model generalises
+        x, y, which = (
+            (data.x_val, data.y_val, "validation")
+            if data.has_val
+            else (data.x_train, data.y_train, "training")
+        )
         if data.task == "regression" and data.shape.features == 1:
-            x, y, curve_x, curve_y = fitted_curve(self.built.model, data, self.device)
-            truth = self.true_params()
-            plots.fit_plot(
-                x, y, curve_x, curve_y, run.plots / "fit.png", self.cfg.name, truth=truth
-            )
+            points = fitted_curve(model, data, self.device)
+            plots.fit_plot(*points, run.plots / "fit.png", name, truth=self.true_params())
+        elif data.task == "regression":
+            predicted = predict_rows(model, x, self.device).reshape(-1)
+            title = f"{name}: {which} set"
+            plots.prediction_plot(y, predicted, run.plots / "predictions.png", title)
+        else:
+            classes = predicted_classes(predict_rows(model, x, self.device), self.cfg.loss.type)
+            matrix = confusion_matrix(y, classes, self.classes or 2)
+            title = f"{name}: {which} set"
+            plots.confusion_plot(matrix, self.class_names(), run.plots / "confusion.png", title)
+            if data.shape.layout == "vector" and data.shape.features == 2:
+                features, *grid = region_grid(model, data, self.device, self.cfg.loss.type)
+                plots.regions_plot(
+                    features,
+                    data.y_train,
+                    tuple(grid),
+                    self.class_names(),
+                    run.plots / "regions.png",
+                    f"{name}: decision regions",
+                )
+
+    def class_names(self) -> list[str]:
+        """The classes' names (from the data) or their numbers."""
+        names = self.built.data.class_names
+        return list(names) if names else [str(i) for i in range(self.classes or 2)]
 
     def start_event(self, run: RunDir, resumed_from: Path | None) -> RunStart:
         """The header: what trains where, on how much data."""

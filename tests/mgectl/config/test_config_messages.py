@@ -171,8 +171,9 @@ def test_every_problem_is_reported_at_once(cli: Callable, write_config: Callable
             ["train.early_stopping.monitor: val_loss needs data.val_split > 0"],
         ),
         (
-            "optimizer: {scheduler: {type: multistep, milestones: [2, 8]}}\ntrain: {epochs: 8}",
-            ["optimizer.scheduler.milestones: must all be < train.epochs (8) (got [2, 8])"],
+            "optimizer: {scheduler: {type: step, step_size: 2, warmup_epochs: 8}}\n"
+            "train: {epochs: 8}",
+            ["optimizer.scheduler.warmup_epochs: must be < train.epochs (8) (got 8)"],
         ),
         (
             "optimizer: {scheduler: {type: step}}",
