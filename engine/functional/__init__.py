@@ -1,6 +1,6 @@
 """engine.functional (import as F): MegEngine's functional API over the engine's primitives."""
 
-from . import distributed, loss, nn
+from . import distributed, loss, nn, vision
 from .elemwise import (
     abs,
     acosh,
@@ -79,8 +79,14 @@ from .math import (
 from .nn import (  # MegEngine 1.13 has these at the top of F too
     avg_pool2d,
     batch_norm,
+    conv1d,
     conv2d,
+    conv_transpose2d,
     dropout,
+    embedding,
+    group_norm,
+    instance_norm,
+    layer_norm,
     linear,
     logsoftmax,
     max_pool2d,
@@ -132,7 +138,9 @@ __all__ = [
     "clip",
     "concat",
     "cond_take",
+    "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "copy",
     "cos",
     "cosh",
@@ -142,6 +150,7 @@ __all__ = [
     "dot",
     "dropout",
     "elemwise",
+    "embedding",
     "equal",
     "erf",
     "exp",
@@ -157,10 +166,13 @@ __all__ = [
     "getitem",
     "greater",
     "greater_equal",
+    "group_norm",
     "hsigmoid",
     "hswish",
+    "instance_norm",
     "isinf",
     "isnan",
+    "layer_norm",
     "leaky_relu",
     "less",
     "less_equal",
@@ -227,6 +239,7 @@ __all__ = [
     "topk",
     "transpose",
     "var",
+    "vision",
     "where",
     "zeros",
     "zeros_like",

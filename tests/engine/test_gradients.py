@@ -225,6 +225,48 @@ COMPOSITES = {
         [X34, RNG.normal(size=(3, 2))],
     ),
     "cond_take": (lambda x: F.cond_take(x.detach() > 0, x)[0], [X34]),
+    "interpolate_bilinear": (
+        lambda x: F.nn.interpolate(x, size=(5, 3)),
+        [RNG.normal(size=(1, 2, 3, 4))],
+    ),
+    "interpolate_align": (
+        lambda x: F.nn.interpolate(x, scale_factor=(2, 0.5), align_corners=True),
+        [RNG.normal(size=(1, 1, 3, 4))],
+    ),
+    "interpolate_nearest": (
+        lambda x: F.nn.interpolate(x, size=(5, 2), mode="nearest"),
+        [RNG.normal(size=(1, 2, 3, 4))],
+    ),
+    "interpolate_linear": (
+        lambda x: F.nn.interpolate(x, size=7, mode="linear"),
+        [RNG.normal(size=(2, 1, 4))],
+    ),
+    "conv1d_groups": (
+        lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+        [RNG.normal(size=(2, 4, 7)), RNG.normal(size=(2, 3, 2, 2)), RNG.normal(size=(1, 6, 1))],
+    ),
+    "conv_transpose2d": (
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 3), padding=1, output_padding=1),
+        [
+            RNG.normal(size=(1, 2, 3, 2)),
+            RNG.normal(size=(2, 3, 3, 2)),
+            RNG.normal(size=(1, 3, 1, 1)),
+        ],
+    ),
+    "conv_transpose2d_groups": (
+        lambda x, w: F.conv_transpose2d(x, w, dilation=2, padding=(1, 0), groups=2),
+        [RNG.normal(size=(2, 4, 3, 3)), RNG.normal(size=(2, 2, 1, 2, 2))],
+    ),
+    "layer_norm": (
+        lambda x, w, b: F.layer_norm(x, (3, 4), True, w, b),
+        [RNG.normal(size=(2, 3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))],
+    ),
+    "group_norm": (
+        lambda x, w, b: F.group_norm(x, 2, True, w, b),
+        [RNG.normal(size=(2, 4, 3)), RNG.normal(size=(4,)), RNG.normal(size=(4,))],
+    ),
+    "instance_norm": (lambda x: F.instance_norm(x, False), [RNG.normal(size=(2, 3, 2, 2))]),
+    "embedding": (lambda w: F.embedding(mge.tensor([[0, 2], [2, 1]]), w), [X34]),
 }
 
 
