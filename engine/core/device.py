@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-# `<kind><index or x>[:<stream>]`; the kind must be xpu, cpu, gpu or a registered one.
-_NAME = re.compile(r"^([a-z]+)(x|\d+)(?::(\d+))?$")
+# `<kind><index or x>[:<stream>]` or `<kind>:<stream>` (index 0, as MegEngine reads "cpu:0");
+# the kind must be xpu, cpu, gpu or a registered one.
+_NAME = re.compile(r"^([a-z]+?)(?:(x|\d+)(?::(\d+))?|:(\d+))$")
 #: The names a user may write, as error messages and config docs spell them.
 DEVICE_NAMES = "xpux (a GPU if there is one, else the CPU), cpux, cpu<N>, gpux or gpu0"
 
@@ -61,6 +62,12 @@ def _cupy_backend() -> Backend | None:
 def is_cuda_available() -> bool:
     """Whether a CUDA GPU is usable through CuPy."""
     return _cupy_backend() is not None
+
+
+def gpu_count() -> int:
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a driver)."""
+    backend = _cupy_backend()
+    return 0 if backend is None else int(backend.xp.cuda.runtime.getDeviceCount())
 
 
 class Device:
@@ -150,7 +157,8 @@ def parse_device_name(name: str) -> DeviceName:
     kind = match.group(1) if match else None
     if match is None or (kind not in ("xpu", "cpu", "gpu") and kind not in _backends):
         raise DeviceNameError(name, f"must be {DEVICE_NAMES}")
-    number, stream = match.group(2), int(match.group(3) or 0)
+    number = match.group(2) or "0"  # "cpu:1" is cpu0, stream 1
+    stream = int(match.group(3) or match.group(4) or 0)
     index = None if number == "x" else int(number)
     if kind == "gpu" and index and "gpu" not in _backends:
         # Kernels allocate on CuPy's current device; switching it per op is not done (yet),

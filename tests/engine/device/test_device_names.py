@@ -16,16 +16,6 @@ from engine.testing import simulated
 
 
 @pytest.fixture
-def no_gpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Pretend CuPy is missing, whatever this machine has."""
-    monkeypatch.setitem(device_mod._gpu_state, "backend", None)
-    monkeypatch.delitem(device_mod._backends, "gpu", raising=False)
-    device_mod._cache.clear()
-    yield
-    device_mod._cache.clear()
-
-
-@pytest.fixture
 def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Pretend there is a GPU: the simulated backend registered as kind `gpu`."""
     monkeypatch.setitem(device_mod._backends, "gpu", simulated.BACKEND)
