@@ -11,19 +11,21 @@ What can be saved: dicts (any order, OrderedDict kept as OrderedDict) with str/i
 None (or tuples of these) keys, lists, tuples, Tensors and Parameters, NumPy arrays (no object
 dtype) and scalars, Python ints, floats, bools, strings and None. The same object saved twice
 comes back as two equal objects; gradients are not saved. Tensors are loaded onto the default
-device, or `map_location`. save() writes a temp file beside the target and os.replace()s it,
-so a crash never leaves half a checkpoint. Loading reads through
+device, or `map_location`. Given a path, save() writes a temp file beside the target and
+os.replace()s it, so a crash never leaves half a checkpoint; given a binary file object (such
+as io.BytesIO) it writes there, from the current position. Loading reads through
 ``np.load(allow_pickle=False)``, so a checkpoint can carry data but never code.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
 import zipfile
 from collections import OrderedDict
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -51,28 +53,58 @@ _KEY_TYPES = (str, int, float, bool, type(None))
 # ---- save ------------------------------------------------------------------------------
 
 
-def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write `obj` to `path` atomically (a temp file in the same folder, then os.replace)."""
-    path = os.fspath(path)
+def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+    """Write `obj` to a path atomically (temp file + os.replace) or to a binary file object.
+
+    Example:
+        >>> buf = io.BytesIO(); mge.save({"w": mge.tensor([1.0])}, buf); _ = buf.seek(0)
+        >>> mge.load(buf)
+        {'w': Tensor([1.], device=xpux:0)}
+    """
     arrays: list[np.ndarray] = []
     root = _encode(obj, arrays, "obj", set())
     manifest = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
+    if hasattr(f, "write"):
+        _write_zip(f, arrays, manifest)
+        return
+    path = _as_path(f, "save")
     folder, name = os.path.split(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"save(obj, f): f={path!r} is a directory; give a file path such as "
+            f"{os.path.join(path, 'checkpoint.npz')!r}"
+        )
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save(obj, f): the folder of f={path!r} does not exist")
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "xb") as f:  # plain open: the file gets the usual umask permissions
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-                for i, array in enumerate(arrays):
-                    with zf.open(f"a{i}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, array, allow_pickle=False)
-                zf.writestr(MANIFEST, manifest)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(tmp, "xb") as out:  # plain open: the file gets the usual umask permissions
+            _write_zip(out, arrays, manifest)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _as_path(f: Any, verb: str) -> str:
+    """`f` as a path string, or a TypeError naming what save/load accept."""
+    try:
+        return os.fspath(f)
+    except TypeError:
+        raise TypeError(
+            f"{verb}: f must be a path or a binary file object, got {type(f).__name__}"
+        ) from None
+
+
+def _write_zip(out: BinaryIO, arrays: list[np.ndarray], manifest: str) -> None:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, array in enumerate(arrays):
+            with zf.open(f"a{i}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+        zf.writestr(MANIFEST, manifest)
 
 
 def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) -> dict:
@@ -149,32 +181,58 @@ class _BrokenError(Exception):
     """Raised inside load() for any inconsistency; turned into the public ValueError."""
 
 
-def load(path: str | os.PathLike, map_location: Any = None) -> Any:
-    """Read a checkpoint written by save(); Tensors land on `map_location` or the default device."""
-    path = os.fspath(path)
+def load(f: str | os.PathLike | BinaryIO, map_location: Any = None) -> Any:
+    """Read a checkpoint written by save() from a path or a binary file object.
+
+    Tensors land on `map_location` or the default device.
+    """
     device = as_device(map_location)
+    if hasattr(f, "read"):
+        name = str(getattr(f, "name", f"<{type(f).__name__}>"))
+        source: Any = f if _seekable(f) else io.BytesIO(f.read())
+    else:
+        source = name = _as_path(f, "load")
+        if os.path.isdir(name):
+            raise IsADirectoryError(f"load(f): f={name!r} is a directory, not a checkpoint file")
     try:
-        return _read(path, device)
+        return _read(source, device)
     except _BrokenError as exc:
-        raise ValueError(f"{path} is not an engine checkpoint: {exc}") from None
+        raise ValueError(f"{name} is not an engine checkpoint: {exc}") from None
     except (FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except _READ_ERRORS as exc:
         reason = f"truncated or corrupted ({type(exc).__name__}: {exc})"
-        raise ValueError(f"{path} is not an engine checkpoint: {reason}") from exc
+        raise ValueError(f"{name} is not an engine checkpoint: {reason}") from exc
 
 
-def _read(path: str, device: Any) -> Any:
+def _seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _head(source: Any) -> bytes:
+    """The first 4 bytes of a path or a seekable file object (whose position is kept)."""
+    if isinstance(source, str):
+        with open(source, "rb") as f:
+            return f.read(4)
+    start = source.tell()
+    head = source.read(4)
+    source.seek(start)
+    return head
+
+
+def _read(source: Any, device: Any) -> Any:
     """load() without the error translation: any failure means "not a checkpoint"."""
-    with open(path, "rb") as f:
-        head = f.read(4)
+    head = _head(source)
     if head[:1] == b"\x80":
         raise _BrokenError("it looks like a pickle (e.g. MegEngine's own format); never unpickled")
     if head == b"\x93NUM":
         raise _BrokenError("it is a single .npy array (np.save), not a checkpoint")
     if head != b"PK\x03\x04":
         raise _BrokenError("it is not a zip archive")
-    with np.load(path, allow_pickle=False) as npz:
+    with np.load(source, allow_pickle=False) as npz:
         if MANIFEST not in npz.files:
             raise _BrokenError(f"it has no {MANIFEST}")
         manifest = json.loads(npz[MANIFEST])
