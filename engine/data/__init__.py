@@ -2,9 +2,16 @@
 
 from engine.data._common import SyntheticData
 from engine.data.dataloader import DataLoader, collate
-from engine.data.dataset import ArrayDataset, Dataset
+from engine.data.dataset import ArrayDataset, ConcatDataset, Dataset, StreamDataset
 from engine.data.iris import load_iris
-from engine.data.sampler import RandomSampler, Sampler, SequentialSampler
+from engine.data.sampler import (
+    Infinite,
+    RandomSampler,
+    ReplacementSampler,
+    Sampler,
+    SequentialSampler,
+    StreamSampler,
+)
 from engine.data.shapes import SHAPES, images
 from engine.data.synthetic import (
     GENERATORS,
@@ -27,24 +34,33 @@ from engine.data.tabular import (
     save_csv,
     save_npz,
 )
+from engine.data.workers import SampleError, WorkerInfo, get_worker_info
 
 __all__ = [
     "GENERATORS",
     "SHAPES",
     "ArrayDataset",
+    "ConcatDataset",
     "CsvRows",
     "DataFileError",
     "DataLoader",
     "Dataset",
     "GeneratorSpec",
+    "Infinite",
     "RandomSampler",
+    "SampleError",
+    "ReplacementSampler",
     "Sampler",
     "SequentialSampler",
+    "StreamDataset",
+    "StreamSampler",
     "SyntheticData",
     "Table",
+    "WorkerInfo",
     "blobs",
     "collate",
     "generate",
+    "get_worker_info",
     "images",
     "linear",
     "load_csv",

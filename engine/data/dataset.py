@@ -1,8 +1,10 @@
-"""Map-style datasets: the abstract ``Dataset`` and the in-memory ``ArrayDataset``."""
+"""Datasets: map-style ``Dataset``, ``ArrayDataset`` and ``ConcatDataset``; ``StreamDataset``."""
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -61,3 +63,51 @@ class ArrayDataset(Dataset):
             raise ValueError("get_batch expects a 1-D sequence of integer indices")
         idx = idx.astype(np.intp, copy=False)
         return tuple(a[idx] for a in self._arrays)
+
+
+class StreamDataset(Dataset):
+    """A dataset read as a stream: subclasses implement `__iter__`; no length, no indexing.
+
+    A DataLoader reads `batch_size` samples at a time from `iter(dataset)`; the last, shorter
+    batch is kept unless the sampler drops it.
+    """
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Any]:
+        """Yield the samples."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is a StreamDataset: iterate it, do not index it")
+
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} is a StreamDataset: it has no length")
+
+
+class ConcatDataset(Dataset):
+    """Several map-style datasets one after another: index `i` runs through them in order."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset needs at least one dataset")
+        for i, dataset in enumerate(self.datasets):
+            if isinstance(dataset, StreamDataset):
+                raise TypeError(
+                    f"ConcatDataset: datasets[{i}] is a StreamDataset, which has no length"
+                )
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        """Total number of samples."""
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        """Sample `index` of the concatenation (negative indices count from the end)."""
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset index {index} is out of range for length {n}")
+        if index < 0:
+            index += n
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]

@@ -95,3 +95,86 @@ class RandomSampler(Sampler):
         self._rng.bit_generator.state = state["rng"]
         self.epoch = int(state["epoch"])
         self.seed = int(state.get("seed", self.seed))
+
+
+class ReplacementSampler(RandomSampler):
+    """Draws ``num_samples`` indices with replacement each epoch, optionally weighted.
+
+    ``weights`` (one per sample, need not sum to 1) make index ``i`` come up with probability
+    ``weights[i] / sum(weights)``. Seeding and ``state_dict()`` work as in ``RandomSampler``.
+    """
+
+    def __init__(
+        self,
+        dataset: Sized,
+        batch_size: int = 1,
+        drop_last: bool = False,
+        num_samples: int | None = None,
+        weights: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(dataset, batch_size, drop_last, seed=seed)
+        self.population = len(dataset)
+        if num_samples is not None:
+            self.num_samples = _check_count("num_samples", num_samples)
+        self.weights = None if weights is None else _probabilities(weights, self.population)
+
+    def order(self) -> np.ndarray:
+        """Return ``num_samples`` indices drawn with replacement and advance the epoch."""
+        self.epoch += 1
+        return self._rng.choice(self.population, size=self.num_samples, p=self.weights)
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} should be a positive integer, got {name}={value!r}")
+    return int(value)
+
+
+def _probabilities(weights: Any, n: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"weights must have one entry per sample ({n}), got shape {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be finite, >= 0 and not all 0")
+    return w / w.sum()
+
+
+class Infinite:
+    """Wraps a batch sampler and restarts it whenever it runs out: batches never end.
+
+    Attributes it does not have (``batch_size``, ``seed``, ...) are the wrapped sampler's.
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        if len(sampler) == 0:
+            raise ValueError("Infinite needs a sampler that yields at least one batch")
+        self.sampler = sampler
+        self._batches: Iterator[list[int]] = iter(sampler)
+
+    def __iter__(self) -> Infinite:
+        return self
+
+    def __next__(self) -> list[int]:
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self._batches = iter(self.sampler)
+            return next(self._batches)
+
+    def __len__(self) -> int:
+        """The largest int64, as MegEngine reports for an endless sampler."""
+        return int(np.iinfo(np.int64).max)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "sampler":  # not set yet (e.g. while unpickling)
+            raise AttributeError(name)
+        return getattr(self.sampler, name)
+
+
+class StreamSampler:
+    """Batch size (and drop_last) for reading a ``StreamDataset``: batches have no indices."""
+
+    def __init__(self, batch_size: int = 1, drop_last: bool = False) -> None:
+        self.batch_size = _check_batch_size(batch_size)
+        self.drop_last = bool(drop_last)

@@ -1,0 +1,438 @@
+"""Image transforms on NumPy HWC samples, named and behaving as MegEngine's vision transforms.
+
+A sample is a tuple whose fields `order` names (default `("image",)`): "image", "mask",
+"boxes", "keypoints", "polygons", or anything ending in "category"/"info" (passed through).
+Fields beyond `order` pass through unchanged. Random transforms draw from
+`engine.data.seeding.current_rng()`, which a DataLoader seeds per batch.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..seeding import current_rng
+from . import functional as F
+from .meta_transform import Transform
+
+_BOX_CORNERS = np.array([(0, 1), (2, 1), (0, 3), (2, 3)]).flatten()
+
+
+class VisionTransform(Transform):
+    """Dispatches each field of a sample to `_apply_<field name>` according to `order`."""
+
+    def __init__(self, order: Sequence[str] | None = None) -> None:
+        if order is None:
+            order = ("image",)
+        elif not isinstance(order, collections.abc.Sequence) or isinstance(order, str):
+            raise ValueError(f"order should be a sequence of field names, got order={order!r}")
+        for key in order:
+            if key == "batch":
+                raise ValueError(f"{key} is invalid data type")
+            if key.endswith("category") or key.endswith("info"):
+                continue
+            if self._get_apply(key) is None:
+                raise NotImplementedError(f"{key} is unsupported data type")
+        self.order = tuple(order)
+
+    def apply(self, input: Any) -> Any:  # noqa: A002 - MegEngine's argument name
+        """Transform one sample (a tuple of fields, or a bare image)."""
+        fields = input if isinstance(input, tuple) else (input,)
+        output = []
+        for key, value in zip(self.order, fields, strict=False):
+            apply_field = self._get_apply(key)
+            output.append(value if apply_field is None else apply_field(value))
+        output.extend(fields[len(self.order) :])
+        return output[0] if len(output) == 1 else tuple(output)
+
+    def _get_apply(self, key: str) -> Any:
+        return getattr(self, f"_apply_{key}", None)
+
+    def _get_image(self, input: Any) -> np.ndarray:  # noqa: A002
+        fields = input if isinstance(input, tuple) else (input,)
+        image = np.asarray(fields[self.order.index("image")])
+        if image.ndim != 3:
+            raise ValueError(
+                f"{type(self).__name__}: image must have 3 dims (H, W, C), got shape {image.shape}"
+            )
+        return image
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _apply_boxes(self, boxes: np.ndarray) -> np.ndarray:
+        coords = np.asarray(boxes).reshape(-1, 4)[:, _BOX_CORNERS].reshape(-1, 2)
+        coords = self._apply_coords(coords.copy()).reshape((-1, 4, 2))
+        return np.concatenate((coords.min(axis=1), coords.max(axis=1)), axis=1)
+
+    def _apply_keypoints(self, keypoints: np.ndarray) -> np.ndarray:
+        keypoints = np.asarray(keypoints)
+        coords, visibility = keypoints[..., :2], keypoints[..., 2:]
+        moved = [self._apply_coords(p.copy()) for p in coords]
+        return np.concatenate((moved, visibility), axis=-1)
+
+    def _apply_polygons(self, polygons: list) -> list:
+        return [[self._apply_coords(np.array(p)) for p in instance] for instance in polygons]
+
+
+class ToMode(VisionTransform):
+    """HWC image (and mask) to CHW, the layout convolutions take."""
+
+    def __init__(self, mode: str = "CHW", *, order: Sequence[str] | None = None) -> None:
+        super().__init__(order)
+        if mode != "CHW":
+            raise ValueError(f"unsupported mode: {mode} (ToMode converts HWC to 'CHW')")
+        self.mode = mode
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.moveaxis(image, 2, 0))
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        return coords
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.moveaxis(mask, 2, 0))
+
+
+class Compose(VisionTransform):
+    """Several transforms in a row, sharing one `order`.
+
+    With `batch_compose` each transform runs over the whole batch before the next one;
+    `shuffle_indices` (1-based groups) shuffles the order of the transforms in each group.
+    """
+
+    def __init__(
+        self,
+        transforms: Sequence[Transform] = (),
+        batch_compose: bool = False,
+        shuffle_indices: Sequence[tuple] | None = None,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.transforms = list(transforms)
+        self._set_order()
+        if batch_compose and shuffle_indices is not None:
+            raise ValueError("Do not support shuffle when apply transforms along the whole batch")
+        self.batch_compose = batch_compose
+        if shuffle_indices is not None:
+            shuffle_indices = [tuple(x - 1 for x in group) for group in shuffle_indices]
+        self.shuffle_indices = shuffle_indices
+
+    def _set_order(self) -> None:
+        for t in self.transforms:
+            t.order = self.order
+            if isinstance(t, Compose):
+                t._set_order()
+
+    def apply_batch(self, inputs: Sequence[Any]) -> tuple:
+        """Each sample through all transforms (or, with batch_compose, transform by transform)."""
+        if self.batch_compose:
+            for t in self.transforms:
+                inputs = t.apply_batch(inputs)
+            return tuple(inputs)
+        return super().apply_batch(inputs)
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """One sample through every transform in turn."""
+        for t in self._shuffled():
+            input = t.apply(input)  # noqa: A001
+        return input
+
+    def _shuffled(self) -> list[Transform]:
+        if self.shuffle_indices is None:
+            return self.transforms
+        source = list(range(len(self.transforms)))
+        for group in self.shuffle_indices:
+            for src, dst in zip(group, current_rng().permutation(group).tolist(), strict=True):
+                source[src] = dst
+        return [self.transforms[i] for i in source]
+
+
+class Pad(VisionTransform):
+    """Pad by `size` (int, (bottom, right) or (top, bottom, left, right)) with `value`."""
+
+    def __init__(
+        self,
+        size: int | Sequence[int] = 0,
+        value: Any = 0,
+        mask_value: int = 0,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.size = F.pad_sizes(size)
+        self.value = value
+        if not isinstance(mask_value, int):
+            raise ValueError(f"mask_value should be an integer, got mask_value={mask_value!r}")
+        self.mask_value = mask_value
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        return F.pad(image, self.size, self.value)
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        coords[:, 0] += self.size[2]
+        coords[:, 1] += self.size[0]
+        return coords
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        return F.pad(mask, self.size, self.mask_value)
+
+
+class _Resizing(VisionTransform):
+    """Shared by transforms that scale the image to a target (th, tw) chosen per sample."""
+
+    interpolation: Any = F.INTER_LINEAR
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """Pick the target size from this sample's image, then transform every field."""
+        image = self._get_image(input)
+        self._shape_info = (*image.shape[:2], *self._target(image))
+        return super().apply(input)
+
+    def _target(self, image: np.ndarray) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        h, w, th, tw = self._shape_info
+        return image if (h, w) == (th, tw) else F.resize(image, (th, tw), self.interpolation)
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        h, w, th, tw = self._shape_info
+        if (h, w) != (th, tw):
+            coords[:, 0] = coords[:, 0] * (tw / w)
+            coords[:, 1] = coords[:, 1] * (th / h)
+        return coords
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        h, w, th, tw = self._shape_info
+        return mask if (h, w) == (th, tw) else F.resize(mask, (th, tw), F.INTER_NEAREST)
+
+
+class Resize(_Resizing):
+    """Resize to (h, w), or with an int, so that the shorter side has that length."""
+
+    def __init__(
+        self,
+        output_size: int | Sequence[int],
+        interpolation: Any = F.INTER_LINEAR,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.output_size = output_size
+        self.interpolation = interpolation
+
+    def _target(self, image: np.ndarray) -> tuple[int, int]:
+        h, w = image.shape[:2]
+        size = self.output_size
+        if not isinstance(size, (int, np.integer)):
+            return int(size[0]), int(size[1])
+        if min(h, w) == size:
+            return h, w
+        if h < w:
+            return int(size), int(size * w / h)
+        return int(size * h / w), int(size)
+
+
+class RandomResize(_Resizing):
+    """Resize by a scale drawn uniformly from `scale_range`."""
+
+    def __init__(
+        self,
+        scale_range: Sequence[float],
+        interpolation: Any = F.INTER_LINEAR,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.scale_range = scale_range
+        self.interpolation = interpolation
+
+    def _target(self, image: np.ndarray) -> tuple[int, int]:
+        h, w = image.shape[:2]
+        scale = current_rng().uniform(*self.scale_range)
+        return int(round(h * scale)), int(round(w * scale))
+
+
+class _Cropping(VisionTransform):
+    """Shared by crops: a window (x, y) of `output_size` cut from image, mask and coords."""
+
+    output_size: tuple[int, int]
+    _x = _y = 0
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        th, tw = self.output_size
+        return image[self._y : self._y + th, self._x : self._x + tw]
+
+    _apply_mask = _apply_image
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        coords[:, 0] -= self._x
+        coords[:, 1] -= self._y
+        return coords
+
+
+def _pair(size: int | Sequence[int]) -> tuple[int, int]:
+    return (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+class CenterCrop(_Cropping):
+    """Cut the central `output_size` window (the image must be at least that large)."""
+
+    def __init__(self, output_size: int | Sequence[int], *, order: Sequence[str] | None = None):
+        super().__init__(order)
+        self.output_size = _pair(output_size)
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """Centre the window on this sample's image, then crop every field."""
+        th, tw = self.output_size
+        h, w = self._get_image(input).shape[:2]
+        if th > h or tw > w:
+            raise ValueError(
+                f"CenterCrop: output size {(th, tw)} is bigger than image size {(h, w)}"
+            )
+        self._x, self._y = int(round((w - tw) / 2.0)), int(round((h - th) / 2.0))
+        return super().apply(input)
+
+
+class RandomCrop(_Cropping):
+    """Pad by `padding_size`, then cut a random `output_size` window (padding if too small)."""
+
+    def __init__(
+        self,
+        output_size: int | Sequence[int],
+        padding_size: int | Sequence[int] = 0,
+        padding_value: Any = (0, 0, 0),
+        padding_maskvalue: int = 0,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.output_size = _pair(output_size)
+        self.pad = Pad(padding_size, padding_value, order=self.order)
+        self.padding_value = padding_value
+        self.padding_maskvalue = padding_maskvalue
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """Pad, draw the window's corner, then crop every field."""
+        self.pad.order = self.order
+        input = self.pad.apply(input)  # noqa: A001
+        h, w = self._get_image(input).shape[:2]
+        th, tw = self.output_size
+        self._short = (max(0, th - h), max(0, tw - w))
+        rng = current_rng()
+        self._x = int(rng.integers(0, max(0, w - tw) + 1))
+        self._y = int(rng.integers(0, max(0, h - th) + 1))
+        return super().apply(input)
+
+    def _fill(self, image: np.ndarray, value: Any) -> np.ndarray:
+        dh, dw = self._short
+        return F.pad(image, (dh, dw), value) if dh or dw else image
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        return super()._apply_image(self._fill(image, self.padding_value))
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        return super()._apply_image(self._fill(mask, self.padding_maskvalue))
+
+
+class _RandomFlip(VisionTransform):
+    """Flip along one axis with probability `prob` (decided once per sample)."""
+
+    _axis = 1  # 1: left-right (x), 0: upside down (y)
+
+    def __init__(self, prob: float = 0.5, *, order: Sequence[str] | None = None) -> None:
+        super().__init__(order)
+        self.prob = prob
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """Decide whether this sample flips, then flip every field."""
+        self._flipped = current_rng().random() < self.prob
+        self._extent = self._get_image(input).shape[self._axis]
+        return super().apply(input)
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        return F.flip(image, self._axis) if self._flipped else image
+
+    _apply_mask = _apply_image
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        if self._flipped:
+            column = 0 if self._axis == 1 else 1
+            coords[:, column] = self._extent - coords[:, column]
+        return coords
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror left-right with probability `prob`."""
+
+    _axis = 1
+
+
+class RandomVerticalFlip(_RandomFlip):
+    """Mirror upside down with probability `prob`."""
+
+    _axis = 0
+
+
+class Normalize(VisionTransform):
+    """(image - mean) / std per channel, in float32."""
+
+    def __init__(self, mean: Any = 0.0, std: Any = 1.0, *, order: Sequence[str] | None = None):
+        super().__init__(order)
+        self.mean = np.array(mean, dtype=np.float32)
+        self.std = np.array(std, dtype=np.float32)
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        return (image - self.mean) / self.std
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        return coords
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        return mask
+
+
+class GaussianNoise(VisionTransform):
+    """Add normal noise (mean, std, in units of 255) and clip to [0, 255] in the image dtype."""
+
+    def __init__(self, mean: Any = 0.0, std: Any = 1.0, *, order: Sequence[str] | None = None):
+        super().__init__(order)
+        self.mean = np.array(mean, dtype=np.float32)
+        self.std = np.array(std, dtype=np.float32)
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        noise = current_rng().normal(self.mean, self.std, image.shape) * 255
+        return np.clip(image + noise.astype(np.float32), 0, 255).astype(image.dtype)
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        return coords
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        return mask
+
+
+__all__ = [
+    "CenterCrop",
+    "Compose",
+    "GaussianNoise",
+    "Normalize",
+    "Pad",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomResize",
+    "RandomVerticalFlip",
+    "Resize",
+    "ToMode",
+    "VisionTransform",
+]
