@@ -30,6 +30,7 @@ SHORT = {  # a few epochs (and less data) of each shipped config: enough steps t
     "images_cnn.yaml": ["train.epochs=2", "data.n=150", "optimizer.scheduler.milestones=[1]"],
     "shapes_sequential.yaml": ["train.epochs=2", "data.n=150"],
     "moons_plugin.yaml": ["train.epochs=2", "data.n=200"],
+    "linear_regression_sweep.yaml": ["train.epochs=3"],  # train ignores its sweep: section
 }
 
 
