@@ -12,6 +12,7 @@ from engine.optimizer.lr_scheduler import LRScheduler
 from mgectl.build.data import PreparedData, prepare
 from mgectl.build.losses import LOSSES, LossFn, head_width
 from mgectl.build.models import MODELS, InputShape, model_layout
+from mgectl.config.optimizers import OPTIMIZERS, OptimizerSection
 from mgectl.errors import UserError
 
 __all__ = [
@@ -51,43 +52,9 @@ def build_loss(loss_cfg: Any) -> LossFn:
     return LOSSES[loss_cfg.type].make(loss_cfg)
 
 
-def _sgd(params: Any, o: Any) -> optim.Optimizer:
-    return optim.SGD(
-        params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
-    )
-
-
-def _adam(params: Any, o: Any) -> optim.Optimizer:
-    return optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-
-
-def _adamw(params: Any, o: Any) -> optim.Optimizer:
-    return optim.AdamW(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-
-
-def _adagrad(params: Any, o: Any) -> optim.Optimizer:
-    return optim.Adagrad(params, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay)
-
-
-def _rmsprop(params: Any, o: Any) -> optim.Optimizer:
-    return optim.RMSprop(
-        params, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay, momentum=o.momentum
-    )
-
-
-# Adding an optimizer is one entry here (plus its name in mgectl/config/names.py).
-OPTIMIZERS: dict[str, Callable[[Any, Any], optim.Optimizer]] = {
-    "sgd": _sgd,
-    "adam": _adam,
-    "adamw": _adamw,
-    "adagrad": _adagrad,
-    "rmsprop": _rmsprop,
-}
-
-
-def build_optimizer(opt_cfg: Any, model: M.Module) -> optim.Optimizer:
+def build_optimizer(opt_cfg: OptimizerSection, model: M.Module) -> optim.Optimizer:
     """The optimizer an ``optimizer:`` section names, over MODEL's parameters."""
-    return OPTIMIZERS[opt_cfg.type](list(model.parameters()), opt_cfg)
+    return OPTIMIZERS[opt_cfg.type](list(model.parameters()), **opt_cfg.hyperparameters())
 
 
 def _step(opt: optim.Optimizer, s: Any) -> LRScheduler:

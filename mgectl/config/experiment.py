@@ -11,11 +11,18 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from engine.core.device import DEVICE_NAMES, DeviceNameError, parse_device_name
 from mgectl.config.messages import format_validation_error
 from mgectl.config.names import GENERATOR_TASKS, MODEL_TASKS
+from mgectl.config.optimizers import (
+    CosineSchedulerConfig,
+    MultiStepSchedulerConfig,
+    OptimizerConfig,
+    SchedulerConfig,
+    StepSchedulerConfig,
+    default_optimizer,
+)
 from mgectl.config.overrides import apply_overrides
 from mgectl.config.sections import (
     AnyLossConfig,
     CNNModelConfig,
-    CosineSchedulerConfig,
     DataConfig,
     EarlyStoppingConfig,
     FileDataConfig,
@@ -23,16 +30,12 @@ from mgectl.config.sections import (
     LossConfig,
     MLPModelConfig,
     ModelConfig,
-    MultiStepSchedulerConfig,
-    OptimizerConfig,
     OutputConfig,
     PluginLossConfig,
     PluginModelConfig,
-    SchedulerConfig,
     Section,
     SequentialModelConfig,
     SoftmaxModelConfig,
-    StepSchedulerConfig,
     SyntheticDataConfig,
     TrainConfig,
     loss_task,
@@ -89,7 +92,7 @@ class ExperimentConfig(Section):
     data: DataConfig
     model: ModelConfig
     loss: AnyLossConfig | None = Field(None, description="null: mse or cross_entropy by task")
-    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    optimizer: OptimizerConfig = Field(default_factory=default_optimizer)
     train: TrainConfig = Field(default_factory=TrainConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = Field(None, description="for mgectl sweep; train ignores it")

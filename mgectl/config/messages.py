@@ -56,8 +56,13 @@ def _format_item(
             _line(source, path + tuple(key.split(".")), reason) for key, reason in ctx["problems"]
         ]
     if kind == "extra_forbidden":
+        key = str(path[-1])
+        users = sibling_users(root, loc[:-1], key)
+        if users:  # a key of another member of the same union: say whose
+            tag = loc[-2]
+            return [_line(source, path, f"is not used by {tag}; only by {_and(users)}")]
         allowed = allowed_keys(root, loc[:-1])
-        return [_line(source, path[:-1], unknown_key_reason(str(path[-1]), allowed))]
+        return [_line(source, path[:-1], unknown_key_reason(key, allowed))]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         path = path + ("type",)
     reason = _reason(kind, item, ctx)
@@ -170,6 +175,24 @@ def unknown_key_reason(key: str, allowed: list[str]) -> str:
     if not hint and allowed:
         hint = "; allowed keys: " + ", ".join(allowed)
     return f"unknown key {key!r}{hint}"
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def sibling_users(root: type[BaseModel], loc: tuple[Any, ...], key: str) -> list[str]:
+    """The other tags of the tagged union LOC ends in whose models have KEY (else [])."""
+    if len(loc) < 2:
+        return []
+    parent = model_at(root, loc[:-2])
+    field = parent.model_fields.get(loc[-2]) if parent is not None else None
+    if field is None:
+        return []
+    members = models_in(field.annotation)
+    if loc[-1] not in members:
+        return []
+    return [tag for tag, m in members.items() if tag != loc[-1] and key in m.model_fields]
 
 
 def allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -9,7 +9,6 @@ Task = Literal["regression", "classification"]
 ModelType = Literal["linear", "mlp", "softmax", "cnn", "sequential", "plugin"]
 Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"]
 LossType = Literal["mse", "l1", "cross_entropy", "binary_cross_entropy", "hinge"]
-OptimizerType = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]
 SchedulerType = Literal["step", "multistep", "cosine"]
 Monitor = Literal["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
 DataFormat = Literal["csv", "npz"]
@@ -18,7 +17,6 @@ LogTarget = Literal["tensorboard"]
 GENERATOR_NAMES: tuple[str, ...] = get_args(GeneratorName)
 MODEL_TYPES: tuple[str, ...] = get_args(ModelType)
 LOSS_TYPES: tuple[str, ...] = get_args(LossType)
-OPTIMIZER_TYPES: tuple[str, ...] = get_args(OptimizerType)
 SCHEDULER_TYPES: tuple[str, ...] = get_args(SchedulerType)
 DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
 

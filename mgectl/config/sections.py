@@ -1,8 +1,8 @@
-"""The pydantic model of each config section: data, model, loss, optimizer, train, output."""
+"""The pydantic model of each config section: data, model, loss, train, output (optimizer:
+in mgectl/config/optimizers.py)."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,16 +29,9 @@ from mgectl.config.names import (
     LogTarget,
     LossType,
     Monitor,
-    OptimizerType,
     Task,
 )
 
-# Adam-style defaults per optimizer, filled in when the YAML leaves them out.
-DEFAULT_EPS = {"adam": 1e-8, "adamw": 1e-8, "adagrad": 1e-10, "rmsprop": 1e-8}
-DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
-BETAS_USERS = ("adam", "adamw")
-MOMENTUM_USERS = ("sgd", "rmsprop")
-Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
@@ -74,10 +67,6 @@ def _val_split() -> Any:
 
 def _standardize() -> Any:
     return Field(False, description="scale features to zero mean, unit variance")
-
-
-def _warmup_epochs() -> Any:
-    return Field(0, ge=0, description="linear warm-up from 0 to lr over these first epochs")
 
 
 class SyntheticDataConfig(Section):
@@ -356,91 +345,6 @@ AnyLossConfig = Annotated[
 def loss_task(loss: LossConfig | PluginLossConfig) -> str:
     """The task a loss is for: its own for a plug-in, else the built-in loss's."""
     return loss.task if isinstance(loss, PluginLossConfig) else LOSS_TASKS[loss.type]
-
-
-# ----------------------------------------------------------------------------- optimizer
-
-
-class StepSchedulerConfig(Section):
-    """Multiply lr by gamma every step_size epochs."""
-
-    type: Literal["step"]
-    step_size: int = Field(ge=1, description="epochs between decays")
-    gamma: float = Field(0.1, gt=0.0, le=1.0)
-    warmup_epochs: int = _warmup_epochs()
-
-
-class MultiStepSchedulerConfig(Section):
-    """Multiply lr by gamma at each milestone epoch."""
-
-    type: Literal["multistep"]
-    milestones: list[PositiveInt] = Field(min_length=1)
-    gamma: float = Field(0.1, gt=0.0, le=1.0)
-    warmup_epochs: int = _warmup_epochs()
-
-    @field_validator("milestones")
-    @classmethod
-    def _increasing(cls, value: list[int]) -> list[int]:
-        if any(b <= a for a, b in itertools.pairwise(value)):
-            raise ValueError("must be strictly increasing epochs")
-        return value
-
-
-class CosineSchedulerConfig(Section):
-    """Cosine annealing from lr to eta_min over t_max epochs."""
-
-    type: Literal["cosine"]
-    t_max: int | None = Field(None, ge=1, description="epochs to anneal; null: the rest")
-    eta_min: float = Field(0.0, ge=0.0)
-    warmup_epochs: int = _warmup_epochs()
-
-
-SchedulerConfig = Annotated[
-    StepSchedulerConfig | MultiStepSchedulerConfig | CosineSchedulerConfig,
-    Field(discriminator="type"),
-]
-
-
-class OptimizerConfig(Section):
-    """The optimizer and its hyper-parameters; unused ones are errors, not ignored."""
-
-    type: OptimizerType = "sgd"
-    lr: float = Field(0.01, gt=0.0, description="learning rate")
-    momentum: float = Field(0.0, ge=0.0, description="sgd and rmsprop only")
-    nesterov: bool = Field(False, description="sgd with momentum > 0 only")
-    weight_decay: float | None = Field(
-        None, ge=0.0, description="L2 penalty; null: 0.01 for adamw, else 0"
-    )
-    betas: tuple[Beta, Beta] | None = Field(
-        None, description="adam and adamw only; null: (0.9, 0.999) for them"
-    )
-    eps: float | None = Field(
-        None, gt=0.0, description="not for sgd; null: the optimizer's default"
-    )
-    scheduler: SchedulerConfig | None = None
-
-    @model_validator(mode="after")
-    def _hyperparameters_fit_type(self) -> OptimizerConfig:
-        kind = self.type
-        problems: list[tuple[str, str]] = []
-        if self.momentum > 0 and kind not in MOMENTUM_USERS:
-            problems.append(("momentum", f"is not used by {kind}; only by sgd and rmsprop"))
-        if self.nesterov and kind != "sgd":
-            problems.append(("nesterov", f"is not used by {kind}; only by sgd"))
-        elif self.nesterov and self.momentum == 0:
-            problems.append(("nesterov", "needs momentum > 0 (got momentum 0.0)"))
-        if self.betas is not None and kind not in BETAS_USERS:
-            problems.append(("betas", f"is not used by {kind}; only by adam and adamw"))
-        if self.eps is not None and kind == "sgd":
-            problems.append(("eps", "is not used by sgd"))
-        raise_if(problems)
-        if self.betas is None and kind in BETAS_USERS:
-            self.betas = (0.9, 0.999)
-        if self.eps is None and kind in DEFAULT_EPS:
-            self.eps = DEFAULT_EPS[kind]
-        if self.weight_decay is None:
-            self.weight_decay = DEFAULT_WEIGHT_DECAY.get(kind, 0.0)
-        return self
 
 
 # ----------------------------------------------------------------------------- train, output

@@ -75,8 +75,8 @@ def test_list_items_are_named_by_index(cli: Callable, write_config: Callable) ->
 def test_bad_choice_suggests_a_close_one(cli: Callable, write_config: Callable) -> None:
     path = write_config(MINIMAL + "optimizer:\n  type: adamm\n")
     assert problems(cli, path) == [
-        f"error: {path}: optimizer.type: must be 'sgd', 'adam', 'adamw', 'adagrad' or 'rmsprop' "
-        "(got 'adamm'); did you mean 'adam'?"
+        f"error: {path}: optimizer.type: must be one of 'sgd', 'adam', 'adamw', 'adagrad', "
+        "'rmsprop', 'adadelta' (got 'adamm'); did you mean 'adam'?"
     ]
 
 
@@ -143,7 +143,7 @@ def test_every_problem_is_reported_at_once(cli: Callable, write_config: Callable
     [
         (
             "optimizer: {nesterov: true}",
-            ["optimizer.nesterov: needs momentum > 0 (got momentum 0.0)"],
+            ["optimizer.nesterov: Nesterov momentum requires a momentum > 0"],
         ),
         (
             "optimizer: {type: adam, momentum: 0.9, eps: 1.0e-7}",
@@ -153,7 +153,17 @@ def test_every_problem_is_reported_at_once(cli: Callable, write_config: Callable
             "optimizer: {betas: [0.9, 0.99]}",
             ["optimizer.betas: is not used by sgd; only by adam and adamw"],
         ),
-        ("optimizer: {eps: 0.001}", ["optimizer.eps: is not used by sgd"]),
+        (
+            "optimizer: {eps: 0.001}",
+            [
+                "optimizer.eps: is not used by sgd; "
+                "only by adam, adamw, adagrad, rmsprop and adadelta"
+            ],
+        ),
+        (
+            "optimizer: {type: adagrad, alpha: 0.9}",
+            ["optimizer.alpha: is not used by adagrad; only by rmsprop"],
+        ),
         (
             "loss: {type: mse}",
             ["loss.type: mse is for regression; generator moons is classification"],
