@@ -9,8 +9,9 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.core.device import DEVICE_NAMES, DeviceNameError, parse_device_name
+from engine.data.synthetic import GENERATORS
 from mgectl.config.messages import format_validation_error
-from mgectl.config.names import GENERATOR_TASKS, MODEL_TASKS
+from mgectl.config.names import MODEL_TASKS
 from mgectl.config.optimizers import (
     CosineSchedulerConfig,
     MultiStepSchedulerConfig,
@@ -148,7 +149,7 @@ def _validate_trial(raw: dict[str, Any]) -> ExperimentConfig:
 def _infer_task(cfg: ExperimentConfig) -> str | None:
     """The data's own task, else the loss's, else the model's; None when nothing says."""
     if isinstance(cfg.data, SyntheticDataConfig):
-        return GENERATOR_TASKS[cfg.data.generator]
+        return GENERATORS[cfg.data.generator].task
     if cfg.data.task is not None:
         return cfg.data.task
     if cfg.loss is not None:

@@ -1,4 +1,9 @@
-"""The names users may write in YAML and on the command line, in one light module."""
+"""The names users may write in YAML and on the command line, in one light module.
+
+Light because `mgectl --help` must not import NumPy: the generator names are mirrored here
+for gen-data's help (tests/mgectl/commands/test_gen_data.py keeps them equal); what the
+generators take and produce is read from engine.data.synthetic by the config itself.
+"""
 
 from __future__ import annotations
 
@@ -20,24 +25,7 @@ LOSS_TYPES: tuple[str, ...] = get_args(LossType)
 SCHEDULER_TYPES: tuple[str, ...] = get_args(SchedulerType)
 DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
 
-# Which task each synthetic generator produces; the trainer and the config checks agree on it.
-GENERATOR_TASKS: dict[str, str] = {
-    "linear": "regression",
-    "polynomial": "regression",
-    "blobs": "classification",
-    "moons": "classification",
-    "spirals": "classification",
-    "images": "classification",
-}
-# Each generator's keyword parameters (engine.data.synthetic); a test keeps this in step with it.
-GENERATOR_PARAMS: dict[str, tuple[str, ...]] = {
-    "linear": ("n", "noise", "seed"),
-    "polynomial": ("n", "noise", "degree", "seed"),
-    "blobs": ("n", "centers", "n_features", "std", "seed"),
-    "moons": ("n", "noise", "seed"),
-    "spirals": ("n", "noise", "classes", "seed"),
-    "images": ("n", "noise", "classes", "size", "seed"),
-}
+# The parameters a data: section writes as data.n / data.noise / data.seed, not under params
 COMMON_GENERATOR_PARAMS = ("n", "noise", "seed")
 LOSS_TASKS: dict[str, str] = {
     "mse": "regression",

@@ -18,14 +18,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from engine.data.synthetic import GENERATORS
 from mgectl.config.layers import LayerConfig
 from mgectl.config.messages import CROSS_FIELD, did_you_mean
 from mgectl.config.names import (
     COMMON_GENERATOR_PARAMS,
-    GENERATOR_PARAMS,
     LOSS_TASKS,
     Activation,
-    GeneratorName,
     LogTarget,
     LossType,
     Monitor,
@@ -72,7 +71,7 @@ def _standardize() -> Any:
 class SyntheticDataConfig(Section):
     """Data drawn from one of engine.data.synthetic's generators."""
 
-    generator: GeneratorName
+    generator: Literal[tuple(GENERATORS)]  # type: ignore[valid-type]
     n: int | None = Field(None, ge=1, description="number of samples (generator default if null)")
     noise: float | None = Field(None, ge=0.0, description="noise level (generator default)")
     seed: int | None = Field(None, description="generator seed; null means the experiment seed")
@@ -84,7 +83,7 @@ class SyntheticDataConfig(Section):
 
     @model_validator(mode="after")
     def _generator_takes_params(self) -> SyntheticDataConfig:
-        accepted = GENERATOR_PARAMS[self.generator]
+        accepted = tuple(GENERATORS[self.generator].params)
         extras = [name for name in accepted if name not in COMMON_GENERATOR_PARAMS]
         takes = f"{self.generator} takes {', '.join(accepted)}"
         problems = []
