@@ -22,7 +22,6 @@ from mgectl.errors import TrainingInterruptedError
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 SHORT = {  # a few epochs (and less data) of each shipped config: enough steps to compare
     "linear_regression.yaml": ["train.epochs=3"],
-    "linear_regression_sweep.yaml": ["train.epochs=3"],
     "mlp_regression.yaml": ["train.epochs=3", "data.n=200", "optimizer.scheduler.warmup_epochs=1"],
     "moons_mlp.yaml": ["train.epochs=2", "data.n=200"],
     "spirals_mlp.yaml": ["train.epochs=2", "data.n=200"],
