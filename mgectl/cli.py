@@ -8,7 +8,16 @@ import typer
 
 from mgectl import __version__
 from mgectl.boundary import DEBUG_KEY, ErrorBoundaryGroup
-from mgectl.commands import gen_data, predict, schema, sweep, train, validate, verify_gradients
+from mgectl.commands import (
+    gen_data,
+    graph,
+    predict,
+    schema,
+    sweep,
+    train,
+    validate,
+    verify_gradients,
+)
 from mgectl.commands._options import examples
 
 app = typer.Typer(
@@ -54,7 +63,7 @@ def main_options(
     ctx.meta[DEBUG_KEY] = debug
 
 
-for _verb in (validate, train, sweep, gen_data, predict, schema, verify_gradients):
+for _verb in (validate, train, sweep, graph, gen_data, predict, schema, verify_gradients):
     _verb.register(app)
 
 

@@ -175,6 +175,14 @@ class Graph:
         return repr(ins)
 
     # ---- structure ---------------------------------------------------------------------
+    def rename_tensors(self, named: Any) -> Graph:
+        """Name the data nodes of outside tensors, e.g. from `model.named_parameters()`."""
+        names = {id(t): name for name, t in named}
+        for var in self.vars:
+            if var.tensor is not None and id(var.tensor) in names:
+                var.name = names[id(var.tensor)]
+        return self
+
     def applies(self) -> list[Apply]:
         """The primitive applications, in order."""
         return [i for i in self.instrs if isinstance(i, Apply)]

@@ -99,10 +99,10 @@ class Loop:
         params = [p for _, p in self.named]
         self.gm = GradManager().attach(params, callbacks=world.allreduce_callbacks() or None)
         # traced: the step's graph is recorded once per batch shape, then replayed host-free
-        self.forward_backward = (
-            trace(self._forward_backward, without_host=True)
+        self.run_step = (
+            trace(self.forward_backward, without_host=True)
             if cfg.train.trace
-            else self._forward_backward
+            else self.forward_backward
         )
         stopping = cfg.train.early_stopping
         default = "val_loss" if data.has_val else "train_loss"
@@ -175,8 +175,7 @@ class Loop:
         """
         optimizer = self.built.optimizer
         weight = self.world.size * batch.count / batch.total
-        loss, outputs = self.forward_backward(batch.x, batch.y, weight)
-        value = loss.item()
+        value = self.run_step(batch.x, batch.y, weight)["loss"].item()
         summed = value * batch.total
         if self.world.distributed:
             (summed,) = self.world.sum([value * batch.count])
@@ -188,13 +187,13 @@ class Loop:
         self.steps_done += 1
         return value, summed
 
-    def _forward_backward(self, x: Any, y: Any, weight: float) -> tuple[Any, Any]:
-        """Forward, loss and backward of one batch (gradients land in the parameters)."""
+    def forward_backward(self, x: Any, label: Any, weight: float = 1.0) -> dict[str, Any]:
+        """Forward, loss and backward of one batch; gradients land in the parameters."""
         with self.gm:
-            outputs = self.built.model(x)
-            loss = self.built.loss(outputs, y)
+            pred = self.built.model(x)
+            loss = self.built.loss(pred, label)
             self.gm.backward(loss if weight == 1.0 else loss * weight)
-        return loss, outputs
+        return {"loss": loss, "pred": pred}
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         """Train one epoch and return its metrics record.

@@ -1,0 +1,23 @@
+"""The computing graph of one training step of a config's model (for `mgectl graph`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import engine.random
+from engine.jit import Graph, trace
+from mgectl.build.builder import build
+from mgectl.train.device import on_device
+from mgectl.train.events import Broadcast
+from mgectl.train.loop import Loop
+
+
+def step_graph(cfg: Any) -> Graph:
+    """Trace the training loop's forward + loss + backward on the config's first batch."""
+    with on_device(cfg.device) as device:
+        engine.random.seed(cfg.seed)
+        loop = Loop(cfg, build(cfg), device, Broadcast([]))
+        batch = next(iter(loop.batches))
+        traced = trace(loop.forward_backward)
+        traced(batch.x, batch.y)
+    return traced.graph.rename_tensors(loop.built.model.named_tensors())
