@@ -43,11 +43,11 @@ class ErrorBoundaryGroup(TyperGroup):
                 raise
             report_user_error(error)
             raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP (mgectl.train.signals)
             if ctx.meta.get(DEBUG_KEY):
                 raise
             print_error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(getattr(interrupt, "exit_code", EXIT_INTERRUPTED)) from None
         except BrokenPipeError:
             # the reader went away (`mgectl ... | head`): not an error of ours; point stdout at
             # /dev/null so the interpreter's final flush does not complain either

@@ -34,10 +34,14 @@ class ConfigError(UserError):
 
 
 class TrainingInterruptedError(UserError):
-    """Ctrl-C during training: a checkpoint was saved; exit code 130 like any interrupted tool."""
+    """Ctrl-C (or SIGTERM/SIGHUP) during training: a checkpoint was saved; exit 128 + signal."""
 
     exit_code = 130
     label = "interrupted"
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = 130) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code
 
 
 class TrainingDivergedError(UserError):

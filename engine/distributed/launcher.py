@@ -18,8 +18,10 @@ import functools
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,6 +91,9 @@ def launch(
     """Run `python -m mpi4py ARGV` (a script and its args, or `-m module ...`) on nproc ranks.
 
     Blocks until the job ends and returns mpirun's exit status (0 when every rank succeeded).
+    SIGINT, SIGTERM or SIGHUP sent to this process reach the ranks as SIGUSR1 (mpirun passes
+    it on, where its own SIGINT/SIGTERM would kill them at once), so a program can stop
+    cleanly; a second signal ends the job. Then the status is 128 + the first signal's number.
     """
     if importlib.util.find_spec("mpi4py") is None:
         raise RuntimeError('running several processes needs mpi4py: pip install "mgectl[dist]"')
@@ -97,7 +102,60 @@ def launch(
     if "OMP_NUM_THREADS" not in env:
         # N ranks on one machine each starting one BLAS thread per core would oversubscribe it
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
-    return subprocess.run(cmd, env=env, timeout=timeout, check=False).returncode
+    # its own session: a terminal's Ctrl-C reaches this process only, which forwards it; and
+    # should this process die (kill -9), mpirun gets SIGTERM and ends the ranks
+    linux = sys.platform.startswith("linux")
+    with subprocess.Popen(
+        cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent if linux else None
+    ) as job:
+        with _ForwardStops(job) as stops:
+            try:
+                code = job.wait(timeout=timeout)
+            except BaseException:
+                job.kill()
+                job.wait()
+                raise
+    return 128 + stops.first if stops.first else code
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the launching process dies (Linux prctl)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _ForwardStops:
+    """While entered, turn stop signals into SIGUSR1 for the job; a second one terminates it."""
+
+    SIGNALS = tuple(
+        getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
+    )
+
+    def __init__(self, job: subprocess.Popen) -> None:
+        self.job, self.first, self.previous = job, 0, {}
+
+    def __enter__(self) -> _ForwardStops:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._forward)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if self.job.poll() is not None:
+            return
+        if self.first:
+            self.job.send_signal(signal.SIGTERM)
+            return
+        self.first = signum
+        self.job.send_signal(getattr(signal, "SIGUSR1", signum))
 
 
 def maybe_launch(nproc: int, argv: Sequence[str], **kwargs: object) -> int | None:

@@ -103,6 +103,10 @@ def train(
     from mgectl.errors import UserError
 
     settings = list(overrides or [])
+    if resume is not None:  # once: a runs/<name> folder may name a skipped run
+        from mgectl.train.rundir import find_checkpoint
+
+        resume = find_checkpoint(resume, ("last",))
     if device is not None:
         settings.append(f"device={json.dumps(device)}")  # JSON quoting keeps it a YAML string
     if log:

@@ -366,6 +366,13 @@ class TrainConfig(Section):
     log_every: int = Field(1, ge=1, description="epochs between log lines")
     eval_every: int = Field(1, ge=1, description="epochs between validation passes")
     checkpoint_every: int = Field(0, ge=0, description="epochs between checkpoints; 0: last only")
+    checkpoint_seconds: float = Field(
+        60.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="also write last.npz after an epoch when this many seconds passed since "
+        "the last write (a hard kill loses at most about this much); 0: off",
+    )
     early_stopping: EarlyStoppingConfig | None = None
     log: list[LogTarget] = Field(
         default_factory=list,

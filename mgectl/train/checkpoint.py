@@ -11,7 +11,7 @@ from mgectl.errors import ConfigError, UserError
 
 FORMAT = "mgectl-run"
 VERSION = 1
-REQUIRED = ("config", "model", "data", "outputs", "progress", "history")
+REQUIRED = ("config", "model", "data", "outputs", "progress")
 # Sections whose change makes a checkpoint meaningless for the config: different data, a
 # different network, a different head, or optimizer state buffers of another optimizer.
 SAME_EXPERIMENT = ("data", "model", "loss", "optimizer.type")
@@ -23,9 +23,12 @@ def snapshot(
     built: Any,
     sampler: Any,
     progress: dict[str, Any],
-    history: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Everything needed to continue bit-identically: copies, so later steps cannot change it."""
+    """Everything needed to continue bit-identically: copies, so later steps cannot change it.
+
+    The per-epoch history is not in it (a checkpoint's size must not grow with the epochs):
+    it lives in the run's metrics.jsonl, which a resume reads back up to progress.epoch.
+    """
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -36,7 +39,6 @@ def snapshot(
         "sampler": None if sampler is None else sampler.state_dict(),
         "rng": engine.random.get_state(),
         "progress": dict(progress),
-        "history": list(history),
         "data": built.data.meta(),
         "outputs": built.outputs,
     }
@@ -111,8 +113,12 @@ def config_from_checkpoint(source: Path, overrides: list[str]) -> Any:
     """The config a run was trained with (from its last checkpoint), with --set overrides."""
     from mgectl.config.experiment import validate_config
     from mgectl.config.overrides import apply_overrides
-    from mgectl.train.rundir import find_checkpoint
+    from mgectl.train.rundir import find_checkpoint, run_of_checkpoint
 
     path = find_checkpoint(Path(source), ("last",))
-    raw = apply_overrides(load_checkpoint(path)["config"], overrides)
+    raw = dict(load_checkpoint(path)["config"])
+    if run_of_checkpoint(path) is None:
+        # a checkpoint kept elsewhere (or a stranger's) does not choose where files are written
+        raw.pop("output", None)
+    raw = apply_overrides(raw, overrides)
     return validate_config(raw, source=f"{path} (the run's config)")

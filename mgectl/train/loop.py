@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,9 @@ from mgectl.train.rundir import (
     rewrite_metrics,
     write_run_state,
 )
+from mgectl.train.runlock import RunLock
 from mgectl.train.setup import open_run, resume_point, stored_config
+from mgectl.train.signals import Interrupted, StopRequests, exit_code_of
 
 
 @dataclass
@@ -118,6 +121,8 @@ class Loop:
         self.best_state: dict[str, Any] | None = None
         self.best_written: dict[str, Any] | None = None
         self.state: dict[str, Any] = {}  # state.json's device and earlier sessions' seconds
+        self.stop = StopRequests()
+        self.saved_at = time.monotonic()  # train.checkpoint_seconds counts from here
 
     # ---- resume ----------------------------------------------------------------------------
     def restore(self, saved: dict[str, Any]) -> None:
@@ -144,7 +149,7 @@ class Loop:
         if sampler is not None and saved.get("sampler") is not None:
             sampler.load_state_dict(saved["sampler"])
         engine.random.set_state(saved["rng"])
-        self.history = list(saved["history"])
+        self.history = list(saved.get("history", []))  # setup.resume_point reads it back
 
     def progress(self) -> dict[str, Any]:
         """Where the run stands, for checkpoints."""
@@ -162,7 +167,6 @@ class Loop:
             built=self.built,
             sampler=self.batches.random_sampler,
             progress=self.progress(),
-            history=self.history,
         )
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -178,8 +182,13 @@ class Loop:
         value = self.run_step(batch.x, batch.y, weight)["loss"].item()
         summed = value * batch.total
         if self.world.distributed:
-            (summed,) = self.world.sum([value * batch.count])
+            # the stop vote rides on the step's one collective: all ranks stop at the same step
+            summed, stop = self.world.sum([value * batch.count, float(self.stop.signum > 0)])
             value = summed / batch.total
+            if stop:
+                raise Interrupted(self.stop.signum or signal.SIGUSR1)
+        else:
+            self.stop.check()
         bad = first_nonfinite(self.named)
         if bad is not None or not math.isfinite(value):
             raise NonFiniteError(epoch, step, len(self.batches), value, bad)
@@ -288,13 +297,15 @@ class Loop:
         self.stopped_early = stop
         self.history.append(record)
         # the snapshot comes before the metrics line: an interrupt in between is repaired
-        # from the snapshot's history, never the other way round
+        # from the in-memory history up to the snapshot's epoch, never the other way round
         self.latest = self.take_snapshot()
         if improved:
             self.best_state = self.latest
         if self.world.is_main:  # rank 0 alone writes the run directory
             append_metrics(run, record)
-            if train.checkpoint_every and self.epoch % train.checkpoint_every == 0:
+            every = train.checkpoint_every and self.epoch % train.checkpoint_every == 0
+            due = time.monotonic() - self.saved_at >= train.checkpoint_seconds > 0
+            if every or due:
                 self.save(run)
         last = self.epoch == train.epochs or stop
         logged = last or record["epoch"] == 0 or self.epoch % train.log_every == 0
@@ -317,6 +328,7 @@ class Loop:
     def save(self, run: RunDir) -> None:
         """Write the latest snapshot as last, and the best one if it changed since."""
         save_checkpoint(self.latest, run.checkpoint("last"))
+        self.saved_at = time.monotonic()
         self.emit(CheckpointSaved(run.checkpoint("last"), "last", self.latest["progress"]["epoch"]))
         if self.best_state is not None and self.best_state is not self.best_written:
             save_checkpoint(self.best_state, run.checkpoint("best"))
@@ -339,21 +351,23 @@ class Loop:
         try:
             # NaN/inf are detected and reported once, by name; NumPy's warnings would only
             # scatter "overflow encountered" lines above that message
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with self.stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in range(self.epoch, cfg.train.epochs):
                     if self.end_epoch(self.run_epoch(epoch), run):
                         status = "early_stopped"
                         break
         except StopRun as stop:  # a reporter (a sweep's pruner) ended the run after an epoch
             status = stop.status
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             # plots of what the run did: the weights of its last finished epoch
             self.built.model.load_state_dict(self.latest["model"])
             self.finish(run, "interrupted", started, draw)
+            nproc = f" --nproc {self.world.size}" if self.world.distributed else ""
             raise TrainingInterruptedError(
                 f"training stopped after {self.epoch} finished epoch(s); "
                 f"{run.checkpoint('last')} holds them",
-                hint=f"continue with: mgectl train --resume {run.path}",
+                hint=f"continue with: mgectl train --resume {run.path}{nproc}",
+                exit_code=exit_code_of(interrupt),
             ) from None
         except NonFiniteError as bad:
             # the live weights may already hold the NaN/inf: show and keep the last good ones
@@ -372,7 +386,8 @@ class Loop:
             return  # rank 0 writes and reports for every rank
         self.save(run)
         if status in ("interrupted", "diverged"):
-            rewrite_metrics(run, self.latest["history"])
+            done = self.latest["progress"]["epoch"]
+            rewrite_metrics(run, [r for r in self.history if r["epoch"] < done])
         self.write_state(run, status, time.perf_counter() - started)
         if draw and self.history:
             self.draw(run)
@@ -500,10 +515,14 @@ def train(
     try:
         return _train(cfg, world, device_name, output_dir, resume, quiet, reporters, console, plots)
     except UserError as error:
+        if world.distributed and isinstance(error, TrainingInterruptedError):
+            # the launcher that forwarded the signal sets the job's status (128 + signal);
+            # a non-zero rank would make mpirun abort the job before the others finish
+            error.exit_code = 0
         if world.is_main or isinstance(error, parallel.QuietExitError):
             raise
         # every rank diverges at the same step: let rank 0 write, report and set the status
-        lockstep = isinstance(error, TrainingDivergedError)
+        lockstep = isinstance(error, TrainingDivergedError | TrainingInterruptedError)
         raise parallel.QuietExitError(0 if lockstep else error.exit_code) from None
 
 
@@ -538,5 +557,12 @@ def _train(
         loop = world.agreed(setup)
         world.broadcast_state(loop.built.model)  # every rank starts from rank 0's weights
         world.split_random()
-        run = world.agreed(lambda: open_run(world, cfg, source, output_dir, loop.history))
-        return loop.run(run, source, draw=plots and world.is_main)
+        locks: list[RunLock] = []
+        try:
+            run = world.agreed(
+                lambda: open_run(world, cfg, source, output_dir, loop.history, locks)
+            )
+            return loop.run(run, source, draw=plots and world.is_main)
+        finally:
+            for lock in locks:
+                lock.release()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,11 +119,38 @@ def read_run_state(path: Path) -> dict[str, Any] | None:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of a metrics.jsonl file (a run directory or the file itself)."""
+    """The records of a metrics.jsonl file (a run directory or the file itself).
+
+    Reading stops at the first line that is not a JSON object: a write torn by kill -9.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RUN_MARKER
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(record, dict):
+            break
+        records.append(record)
+    return records
+
+
+def remove_stale_temporaries(run: RunDir) -> list[Path]:
+    """Delete the temporary files of writes a killed process left behind (call while locked)."""
+    removed = []
+    for folder in (run.path, run.checkpoints):
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else []:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def has_checkpoint(run: Path, prefer: tuple[str, ...]) -> bool:
+    """Whether run directory RUN holds one of the checkpoints PREFER names."""
+    return any(RunDir(run).checkpoint(kind).is_file() for kind in prefer)
 
 
 def is_run_dir(path: Path) -> bool:
@@ -130,10 +158,23 @@ def is_run_dir(path: Path) -> bool:
     return (path / "checkpoints").is_dir()
 
 
-def latest_run(path: Path) -> Path | None:
-    """The newest run directory directly inside PATH (ids sort by time), or None."""
+def latest_run(path: Path, prefer: tuple[str, ...] = ("last",)) -> Path | None:
+    """The newest run directly inside PATH that has a checkpoint (ids sort by time), or None.
+
+    Newer runs without one (killed before their first checkpoint) are named on stderr.
+    """
     runs = sorted(child for child in path.iterdir() if child.is_dir() and is_run_dir(child))
+    for index in range(len(runs) - 1, -1, -1):
+        if has_checkpoint(runs[index], prefer):
+            for skipped in runs[index + 1 :]:
+                _note(f"skipped {skipped} (no checkpoint yet); using {runs[index]}")
+            return runs[index]
     return runs[-1] if runs else None
+
+
+def _note(text: str) -> None:
+    """One line on stderr that does not stop the command."""
+    sys.stderr.write(f"note: {text}\n")
 
 
 def find_checkpoint(source: Path, prefer: tuple[str, ...]) -> Path:
@@ -146,7 +187,7 @@ def find_checkpoint(source: Path, prefer: tuple[str, ...]) -> Path:
         return source
     if not source.exists():
         raise UserError(f"{source}: no such file or directory")
-    run = source if is_run_dir(source) else latest_run(source)
+    run = source if is_run_dir(source) else latest_run(source, prefer)
     if run is None:
         raise UserError(
             f"{source}: not a run directory (no checkpoints/ folder) and holds no runs",

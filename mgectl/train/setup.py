@@ -13,10 +13,13 @@ from mgectl.train.rundir import (
     RunDir,
     find_checkpoint,
     new_run_dir,
+    read_metrics,
+    remove_stale_temporaries,
     rewrite_metrics,
     run_of_checkpoint,
     write_text_atomic,
 )
+from mgectl.train.runlock import RunLock
 
 
 def stored_config(cfg: Any) -> dict[str, Any]:
@@ -54,7 +57,20 @@ def resume_point(
     saved = load_checkpoint(source)
     check_same_experiment(saved["config"], config, source)
     resumable(saved, cfg, source)
+    saved["history"] = history_until(source, int(saved["progress"]["epoch"]))
     return saved, source
+
+
+def history_until(checkpoint: Path, epochs: int) -> list[dict[str, Any]]:
+    """The metrics records of the first EPOCHS epochs of the run CHECKPOINT belongs to.
+
+    A checkpoint kept outside its run directory has none: the new run starts a new history.
+    """
+    run = run_of_checkpoint(checkpoint)
+    if run is None:
+        return []
+    records = read_metrics(run.metrics)
+    return [r for r in records if isinstance(r.get("epoch"), int) and r["epoch"] < epochs]
 
 
 def open_run(
@@ -63,13 +79,20 @@ def open_run(
     source: Path | None,
     output_dir: Path | None,
     history: list[dict[str, Any]],
+    locks: list[RunLock],
 ) -> RunDir:
-    """The run directory: the resumed run's or a new one, made by rank 0 and named to all."""
+    """The run directory: the resumed run's or a new one, made by rank 0 and named to all.
+
+    Rank 0 locks it (appending the lock to LOCKS; the caller releases it), removes the
+    temporaries of writes a killed trainer left.
+    """
     path = None
     if world.is_main:
         run = run_of_checkpoint(source) if source is not None else None
         if run is None:
             run = new_run_dir(Path(output_dir or cfg.output.root), cfg.name)
+        locks.append(RunLock.acquire(run.path))
+        remove_stale_temporaries(run)
         write_text_atomic(run.config, resolved_yaml(cfg))
         rewrite_metrics(run, history)  # a resume drops lines after its checkpoint
         path = str(run.path)

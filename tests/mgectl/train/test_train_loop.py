@@ -83,6 +83,7 @@ def test_run_directory_contents(tmp_path: Path) -> None:
         "config.resolved.yaml",
         "metrics.jsonl",
         "state.json",
+        ".lock",
         "checkpoints/last.npz",
         "checkpoints/best.npz",
         "plots/loss.png",

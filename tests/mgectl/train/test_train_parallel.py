@@ -21,6 +21,7 @@ import pytest
 from mgectl_support import REPO
 from trainer_support import only_run, run, weights
 
+from engine import serialization
 from engine.distributed.group import _LAUNCHER_ENV
 from engine.distributed.launcher import find_mpirun
 from mgectl.train.rundir import read_metrics
@@ -181,3 +182,39 @@ def test_one_process_imports_no_mpi_and_functional_reaches_distributed(tmp_path:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_sigterm_stops_every_rank_at_one_step_and_the_job_resumes(tmp_path: Path) -> None:
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    args = ["train", str(CONFIG), "--nproc", "2", "-o", str(tmp_path), "-q"]
+    args += ["--set", "train.epochs=100000", "--set", "train.early_stopping=null"]
+    job = subprocess.Popen(
+        [sys.executable, "-m", "mgectl", *args], cwd=REPO, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            lines = [len(read_metrics(m)) for m in tmp_path.glob("*/*/metrics.jsonl")]
+            if lines and lines[0] >= 2:
+                break
+            time.sleep(0.05)
+        job.send_signal(signal.SIGTERM)
+        stdout, stderr = job.communicate(timeout=TIMEOUT)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 143, stdout + stderr
+    assert "interrupted: training stopped after" in stdout + stderr
+    assert "MPI_ABORT" not in stderr
+    run_dir = only_run(tmp_path, "moons_mlp")
+    done = len(read_metrics(run_dir))
+    saved = serialization.load(run_dir / "checkpoints" / "last.npz")
+    assert saved["progress"]["epoch"] == done >= 2  # rank 0 wrote every finished epoch
+    result = mgectl("train", "--resume", str(run_dir), "--nproc", "2",
+                    "--set", f"train.epochs={done + 2}")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [r["epoch"] for r in read_metrics(run_dir)] == list(range(done + 2))
