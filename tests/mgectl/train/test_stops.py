@@ -51,8 +51,11 @@ STEADY = 40  # epochs of the reference run every trial is compared with
 
 
 def mgectl_process(*args: str, cwd: Path, prelude: str = "") -> subprocess.Popen:
-    """`python -m mgectl ARGS` in a child process (PRELUDE runs first, e.g. to plant a kill)."""
-    code = f"{prelude}\nfrom mgectl.__main__ import main\nmain()"
+    """`python -m mgectl ARGS` in a child process (PRELUDE runs first, e.g. to plant a kill).
+
+    It touches .started in CWD just before the CLI starts (after the interpreter's own start).
+    """
+    code = f"{prelude}\nfrom mgectl.__main__ import main\nopen('.started', 'w').close()\nmain()"
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
@@ -147,7 +150,10 @@ def test_kill_9_during_a_checkpoint_write_loses_nothing_written_before(
 def test_ctrl_c_while_starting_is_exit_130_without_a_traceback(tmp_path: Path) -> None:
     config = REPO / "configs" / "moons_mlp.yaml"
     job = mgectl_process("train", str(config), "-o", "out", cwd=tmp_path)
-    time.sleep(0.3)  # still importing
+    deadline = time.monotonic() + 30
+    while not (tmp_path / ".started").exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # importing the CLI (typer, rich, numpy) takes a good part of a second
     job.send_signal(signal.SIGINT)
     _, stderr = job.communicate(timeout=60)
     assert job.returncode == 130, stderr
