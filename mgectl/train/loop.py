@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -390,7 +391,11 @@ class Loop:
             rewrite_metrics(run, [r for r in self.history if r["epoch"] < done])
         self.write_state(run, status, time.perf_counter() - started)
         if draw and self.history:
-            self.draw(run)
+            with warnings.catch_warnings():
+                # a diverged run is drawn from weights that may overflow float32: the plots
+                # show that; NumPy's overflow warnings would only clutter the error report
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.draw(run)
         files = {"run": run.path, "metrics": run.metrics, "last": run.checkpoint("last")}
         if run.checkpoint("best").exists():
             files["best"] = run.checkpoint("best")
