@@ -9,6 +9,7 @@ import typer
 from mgectl import __version__
 from mgectl.boundary import DEBUG_KEY, ErrorBoundaryGroup
 from mgectl.commands import (
+    export,
     gen_data,
     graph,
     predict,
@@ -63,7 +64,7 @@ def main_options(
     ctx.meta[DEBUG_KEY] = debug
 
 
-for _verb in (validate, train, sweep, graph, gen_data, predict, schema, verify_gradients):
+for _verb in (validate, train, sweep, graph, export, gen_data, predict, schema, verify_gradients):
     _verb.register(app)
 
 
