@@ -3,19 +3,42 @@
 import engine as mge
 import engine.functional as F
 from engine.autodiff import GradManager
+
+Importing the package loads only Tensor, the primitives and the device helpers; the
+submodules (mge.functional, mge.optimizer, mge.data, ...) load on first use. Importing
+changes nothing process-wide: call `engine.core.allocator.tune_allocator()` to let
+malloc recycle big blocks (mgectl and the benchmarks do).
 """
 
+import importlib
 from typing import Any
 
-from .core.allocator import tune_allocator
 from .core.device import get_default_device, is_cuda_available, set_default_device
 from .tensor import Parameter, Tensor, tensor
 
-ALLOCATOR_TUNED = tune_allocator()
-
-from . import autodiff, functional, random  # noqa: E402
-
 __version__ = "0.1.0"
+
+# Reachable as attributes (mge.functional.relu) but imported on first use only.
+_LAZY_SUBMODULES = (
+    "autodiff",
+    "data",
+    "distributed",
+    "functional",
+    "jit",
+    "module",
+    "optimizer",
+    "random",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
 
 def save(obj: Any, path: Any) -> None:
@@ -36,10 +59,15 @@ __all__ = [
     "Parameter",
     "Tensor",
     "autodiff",
+    "data",
+    "distributed",
     "functional",
     "get_default_device",
     "is_cuda_available",
+    "jit",
     "load",
+    "module",
+    "optimizer",
     "random",
     "save",
     "set_default_device",

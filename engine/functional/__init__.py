@@ -1,6 +1,9 @@
 """engine.functional (import as F): MegEngine's functional API over the engine's primitives."""
 
-from . import distributed, loss, nn, vision
+import importlib
+from typing import Any
+
+from . import loss, nn, vision
 from .elemwise import (
     abs,
     acosh,
@@ -244,3 +247,10 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # F.distributed pulls in engine.distributed: load it on first use, not with F
+    if name == "distributed":
+        return importlib.import_module(f"{__name__}.distributed")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -127,8 +127,10 @@ def sweep(
         cfg = load_sweep_config(config, settings, list(param or []), flags)
         sweep_dir = create_sweep(cfg, config, settings, output_dir)
         workers = jobs or (cfg.sweep.jobs if cfg.sweep else 1)
+    from engine.core.allocator import tune_allocator
     from mgectl.tools.sweep_run import show_sweep
 
+    tune_allocator()  # every trial trains: let malloc recycle the per-step temporaries
     status = show_sweep(sweep_dir, workers)
     if status:
         raise typer.Exit(status)

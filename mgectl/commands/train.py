@@ -130,9 +130,11 @@ def train(
     status = launch_ranks(nproc, cfg.train.batch_size, argv)
     if status is not None:  # the ranks trained (rank 0 printed); this process only waited
         raise typer.Exit(status)
+    from engine.core.allocator import tune_allocator
     from mgectl.report.logging import log_reporters
     from mgectl.train.loop import train as run_training
 
+    tune_allocator()  # training allocates big temporaries every step: let malloc recycle them
     reporters = log_reporters(cfg)
     run_training(
         cfg,
