@@ -22,6 +22,7 @@ import numpy as np
 import engine
 import engine.functional as F
 from engine.autodiff import GradManager
+from engine.core.allocator import tune_allocator
 from engine.distributed import group as G
 from engine.distributed.helper import _flat, bcast_list_, make_allreduce_cb
 from engine.optimizer import SGD
@@ -82,6 +83,7 @@ def _time_allreduce(params: list, repeats: int) -> float:
 
 def main(args: Sequence[str] | None = None) -> None:
     """Parse options, time both variants, and print rank 0's numbers."""
+    tune_allocator()  # as mgectl train does
     parser = argparse.ArgumentParser(prog="python -m benchmarks.distributed")
     parser.add_argument("--sizes", type=int, nargs="+", default=[784, 512, 256, 10])
     parser.add_argument("--batch", type=int, default=256, help="samples per rank and step")
