@@ -22,12 +22,14 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = (
     "autodiff",
     "data",
+    "device",
     "distributed",
     "functional",
     "jit",
     "module",
     "optimizer",
     "random",
+    "serialization",
 )
 
 
@@ -60,6 +62,7 @@ __all__ = [
     "Tensor",
     "autodiff",
     "data",
+    "device",
     "distributed",
     "functional",
     "get_default_device",

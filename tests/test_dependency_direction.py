@@ -108,6 +108,7 @@ def _loaded_after(code: str) -> set[str]:
 LAZY = (
     "engine.autodiff",
     "engine.data",
+    "engine.device",
     "engine.distributed",
     "engine.functional",
     "engine.jit",
@@ -129,6 +130,7 @@ def test_submodules_are_attributes_loaded_on_first_use() -> None:
         "import engine as mge\n"
         "assert mge.functional.relu(mge.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]\n"
         "assert mge.optimizer.SGD.__name__ == 'SGD'\n"
+        "assert mge.device.get_device_count('cpu') >= 1\n"
     )
     loaded = _loaded_after(code)
     assert {"engine.functional", "engine.optimizer"} <= loaded
