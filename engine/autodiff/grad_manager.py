@@ -125,7 +125,10 @@ class GradManager:
             if y is None:
                 return  # MegEngine 1.13: backward() without y only ends the recording
             ys = _as_list(y)
-            dys = _as_list(dy) if dy is not None else [None] * len(ys)
+            if dy is None:
+                dys = [None] * len(ys)
+            else:  # one y takes one dy, even a list of numbers
+                dys = [dy] if isinstance(y, Tensor) else _as_list(dy)
             if len(dys) != len(ys):
                 raise ValueError(f"backward got {len(ys)} outputs but {len(dys)} dy values")
             roots = []
@@ -194,7 +197,13 @@ def _seed_grad(y: Tensor, dy: Any) -> Any:
         return xp.ones(y.shape, dtype=y.dtype)
     arr = dy._data if isinstance(dy, Tensor) else xp.asarray(dy, dtype=y.dtype)
     if arr.shape != y.shape:
-        arr = xp.broadcast_to(arr, y.shape)
+        try:
+            arr = xp.broadcast_to(arr, y.shape)
+        except ValueError:
+            raise ValueError(
+                f"gm.backward(y, dy): dy has shape {arr.shape} but y has shape {y.shape}; "
+                "dy must have y's shape (or broadcast to it)"
+            ) from None
     return arr
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+import numpy as np
 
 from ..ops import nn as N
 from ..tensor import Tensor, apply, as_float, as_tensor, operands
@@ -34,6 +37,19 @@ def _pair(pred: Any, label: Any) -> tuple[Tensor, Tensor]:
     return pred, label
 
 
+def _warn_if_broadcast(name: str, pred: Tensor, label: Tensor) -> None:
+    """Warn (as PyTorch does) when pred and label differ in shape: broadcasting them, as
+    MegEngine does silently, turns an (N, 1) prediction and an (N,) label into N x N terms."""
+    if pred.shape != label.shape:
+        warnings.warn(
+            f"{name}: label shape {label.shape} differs from pred shape {pred.shape}; they "
+            f"broadcast to {np.broadcast_shapes(pred.shape, label.shape)}, which is likely "
+            "not what you want: give both the same shape (e.g. pred.reshape(label.shape))",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def square_loss(pred: Any, label: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error (pred - label) ** 2; also accepts ndarrays, as in the tutorial.
 
@@ -41,6 +57,7 @@ def square_loss(pred: Any, label: Any, reduction: str = "mean") -> Tensor:
     Tensor(9.75, device=xpux:0)
     """
     pred, label = _pair(pred, label)
+    _warn_if_broadcast("square_loss", pred, label)
     return apply(N.square_loss, pred, label, reduction=_check_reduction(reduction))
 
 
@@ -50,6 +67,7 @@ mse_loss = square_loss
 def l1_loss(pred: Any, label: Any, reduction: str = "mean") -> Tensor:
     """Mean absolute error |pred - label|."""
     pred, label = _pair(pred, label)
+    _warn_if_broadcast("l1_loss", pred, label)
     return _reduce(abs(pred - label), _check_reduction(reduction))
 
 
@@ -118,6 +136,7 @@ def binary_cross_entropy(
 def hinge_loss(pred: Any, label: Any, norm: str = "L1", reduction: str = "mean") -> Tensor:
     """Hinge loss max(0, 1 - pred * label) summed over axis 1 (squared for norm='L2')."""
     pred, label = _pair(pred, label)
+    _warn_if_broadcast("hinge_loss", pred, label)
     _check_reduction(reduction)
     if norm not in ("L1", "L2"):
         raise ValueError(f"hinge_loss: norm must be 'L1' or 'L2', got {norm!r}")

@@ -24,8 +24,8 @@ class Linear(Module):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.out_features = out_features
-        self.in_features = in_features
+        self.in_features = _feature_count("in_features", in_features)
+        self.out_features = _feature_count("out_features", out_features)
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=np.float32))
         self.bias = Parameter(np.zeros((out_features,), dtype=np.float32)) if bias else None
         self.compute_mode = compute_mode  # accepted for MegEngine's signature; has no effect
@@ -49,3 +49,12 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+def _feature_count(name: str, value: Any) -> int:
+    """A layer width: an int >= 1 (0 inputs would make the N(0, 1/fan_in) init divide by 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Linear: {name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"Linear: {name} must be >= 1, got {value}")
+    return int(value)

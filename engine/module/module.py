@@ -233,16 +233,18 @@ class Module(metaclass=ABCMeta):
             given, closure = set(), state_dict
         else:
             raise ValueError(f"`state_dict` must load a dict or callable, got {type(state_dict)}")
-        loaded, skipped = set(), set()
+        loaded, skipped, writes = set(), set(), []
         for key, var, owner in list(self._states()):
             value = closure(key, var)
             if value is None:
                 skipped.add(key)
                 continue
-            _copy_into(key, var, value, owner._flat_state)
+            writes.append((var, _checked_value(key, var, value, owner._flat_state)))
             loaded.add(key)
         _report("Unused", "unused", given - loaded, strict)
         _report("Missing", "missing", skipped, strict)
+        for var, value in writes:  # all checked first: a bad entry changes nothing
+            var._data[...] = var.device.backend.from_host(value)
 
     # ---- printing ------------------------------------------------------------------------
     def _module_info_string(self) -> str:
@@ -270,12 +272,18 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join(lines[:1] + [" " * spaces + line for line in lines[1:]])
 
 
-def _copy_into(key: str, var: Tensor, value: Any, flat: bool) -> None:
-    """Write value into var's array in place, so optimizers holding var keep working."""
+def _checked_value(key: str, var: Tensor, value: Any, flat: bool) -> np.ndarray:
+    """`value` as a host array of var's shape and dtype, to be written into var in place
+    (so optimizers holding var keep working); TypeError/ValueError naming `key` if it can't."""
     if isinstance(value, Tensor):
         value = value.numpy()
     if not isinstance(value, np.ndarray):
         raise TypeError(f"state_dict value for `{key}` must be a numpy array, got {type(value)}")
+    if value.dtype.kind not in "biuf":
+        raise TypeError(
+            f"state_dict value for `{key}` has dtype {value.dtype}: only bool, integer and float "
+            f"arrays load into a {var.dtype} parameter (strings and complex numbers do not)"
+        )
     if value.shape != var.shape:
         if not flat:
             raise ValueError(
@@ -285,7 +293,7 @@ def _copy_into(key: str, var: Tensor, value: Any, flat: bool) -> None:
         if value.size != var.size:
             raise ValueError(f"param `{key}` size mismatch, should be {var.size}, get {value.size}")
         value = value.reshape(var.shape)
-    var._data[...] = var.device.backend.from_host(np.asarray(value, dtype=var.dtype))
+    return np.asarray(value, dtype=var.dtype)
 
 
 def _report(title: str, word: str, keys: set, strict: bool) -> None:
