@@ -8,8 +8,9 @@ CuPy on a GPU, so the same kernel serves both.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,6 +221,18 @@ def set_default_device(device: str = "xpux") -> None:
     """Change the default device of new tensors."""
     as_device(device)  # validate before changing anything
     _default["name"] = device
+
+
+@contextlib.contextmanager
+def default_device(name: str) -> Iterator[Device]:
+    """Make NAME the default device inside the block (models create Parameters there)."""
+    device = as_device(name)  # validate before changing anything
+    old = get_default_device()
+    set_default_device(name)
+    try:
+        yield device
+    finally:
+        set_default_device(old)
 
 
 def put(value: Any, device: Device) -> Any:

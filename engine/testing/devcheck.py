@@ -9,39 +9,25 @@ bites on the simulated device, which can count them).
 
 from __future__ import annotations
 
-import contextlib
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..autodiff.grad_manager import GradManager
-from ..core.device import Device, as_device, get_default_device, put, set_default_device
+from ..core.device import Device, as_device, put
 from ..core.op import REGISTRY, Primitive
 from ..tensor import Parameter, Tensor, apply
 from .simulated import no_host_transfers
 
 __all__ = [
     "compare_primitive",
-    "default_device",
     "primitives_with_samples",
     "run_case",
     "train_linear",
     "train_mlp",
     "available_optimizers",
 ]
-
-
-@contextlib.contextmanager
-def default_device(name: str) -> Iterator[Device]:
-    """Make `name` the default device inside the block, restoring the old one after it."""
-    old = get_default_device()
-    set_default_device(name)
-    try:
-        yield as_device(name)
-    finally:
-        set_default_device(old)
 
 
 def primitives_with_samples() -> list[str]:

@@ -22,10 +22,11 @@ import engine.module as M
 import engine.random
 from engine import Tensor
 from engine.autodiff.check import ParameterCheck, cast_in_place, check_parameters, json_float
+from engine.core.device import default_device
 from mgectl.build.builder import build
 from mgectl.build.models import describe_model
 from mgectl.config.experiment import ExperimentConfig
-from mgectl.train.device import describe_device, on_device
+from mgectl.train.device import describe_device, resolve_device
 
 DEFAULT_ENTRIES = 32
 DEFAULT_BATCH = 8
@@ -120,7 +121,8 @@ def check_config(
     if entries < 1 or batch < 1:
         raise ValueError(f"entries and batch must be >= 1, got {entries} and {batch}")
     started = time.perf_counter()
-    with on_device(cfg.device) as device:
+    resolve_device(cfg.device)  # a missing GPU is one clear line, not a traceback
+    with default_device(cfg.device) as device:
         engine.random.seed(cfg.seed)  # the model train would start from
         built = build(cfg)
         model, loss_fn = built.model, built.loss

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import engine.random
+from engine.core.device import default_device
 from engine.jit import Graph, trace
 from mgectl.build.builder import build
-from mgectl.train.device import on_device
+from mgectl.train.device import resolve_device
 from mgectl.train.events import Broadcast
 from mgectl.train.loop import Loop
 
 
 def step_graph(cfg: Any) -> Graph:
     """Trace the training loop's forward + loss + backward on the config's first batch."""
-    with on_device(cfg.device) as device:
+    resolve_device(cfg.device)  # a missing GPU is one clear line, not a traceback
+    with default_device(cfg.device) as device:
         engine.random.seed(cfg.seed)
         loop = Loop(cfg, build(cfg), device, Broadcast([]))
         batch = next(iter(loop.batches))

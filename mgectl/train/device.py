@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import engine as mge
 from engine.core.device import Device, as_device
 from mgectl.errors import UserError
 
@@ -24,15 +20,3 @@ def resolve_device(name: str) -> Device:
 def describe_device(name: str, device: Device) -> str:
     """'xpux -> cpu0' when the name was resolved to something else, else just the name."""
     return name if name == device.physical else f"{name} -> {device.physical}"
-
-
-@contextmanager
-def on_device(name: str) -> Iterator[Device]:
-    """Make NAME the default device while the block runs (models create Parameters there)."""
-    device = resolve_device(name)
-    previous = mge.get_default_device()
-    mge.set_default_device(name)
-    try:
-        yield device
-    finally:
-        mge.set_default_device(previous)

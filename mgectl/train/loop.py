@@ -15,7 +15,7 @@ import numpy as np
 
 import engine.random
 from engine.autodiff import GradManager
-from engine.core.device import Device
+from engine.core.device import Device, default_device
 from engine.jit import trace
 from mgectl.build.builder import Built, build
 from mgectl.build.losses import predicted_classes
@@ -25,7 +25,7 @@ from mgectl.report import plots
 from mgectl.train import parallel
 from mgectl.train.batches import Batch, Batches
 from mgectl.train.checkpoint import save_checkpoint, snapshot
-from mgectl.train.device import describe_device, on_device
+from mgectl.train.device import describe_device, resolve_device
 from mgectl.train.divergence import (
     NonFiniteError,
     diverged,
@@ -550,7 +550,8 @@ def _train(
         console = parallel.rank_console()
     shown = [ConsoleReporter(console=console, quiet=quiet), *(reporters or [])]
     emit = Broadcast(shown if world.is_main else [])  # the other ranks say nothing
-    with on_device(device_name) as device:
+    resolve_device(device_name)  # a missing GPU is one clear line, not a traceback
+    with default_device(device_name) as device:
 
         def setup() -> Loop:
             engine.random.seed(cfg.seed)  # before build(): model initialisation draws from it

@@ -7,8 +7,8 @@ import pytest
 import engine  # noqa: F401  (fills the registry)
 from engine.autodiff import check_primitive
 from engine.autodiff.check import primitive_rng
+from engine.core.device import default_device
 from engine.core.op import REGISTRY
-from engine.testing.devcheck import default_device
 
 DIFFERENTIABLE = sorted(n for n, p in REGISTRY.items() if p.differentiable)
 

@@ -8,7 +8,8 @@ import pytest
 import engine as mge
 import engine.functional as F
 from engine.autodiff import GradManager
-from engine.testing.devcheck import available_optimizers, default_device, train_linear, train_mlp
+from engine.core.device import default_device
+from engine.testing.devcheck import available_optimizers, train_linear, train_mlp
 
 
 def _close_runs(got: dict, want: dict, rtol: float = 1e-3) -> None:

@@ -170,3 +170,17 @@ def test_host_reads_are_the_only_downloads(sim_device) -> None:
     assert u.numpy().tolist() == [1.0, 8.0] and u[0].item() == 1.0 and u.tolist() == [1.0, 8.0]
     assert np.asarray(u).tolist() == [1.0, 8.0]  # MegEngine tensors convert explicitly too
     assert simulated.TRANSFERS.to_host == 5
+
+
+def test_default_device_block_restores_the_old_default_even_on_error() -> None:
+    from engine.core.device import default_device
+
+    assert mge.get_default_device() == "xpux"
+    with pytest.raises(KeyError), default_device("cpu0") as device:
+        assert device.physical == "cpu0" and mge.get_default_device() == "cpu0"
+        assert mge.tensor([1.0]).device.logical_name == "cpu0:0"
+        raise KeyError("inside")
+    assert mge.get_default_device() == "xpux"
+    with pytest.raises(ValueError, match="invalid device 'gpu1'"), default_device("gpu1"):
+        pass
+    assert mge.get_default_device() == "xpux"

@@ -10,8 +10,8 @@ import pytest
 import engine
 import engine.functional as F
 from engine.autodiff import GradManager
+from engine.core.device import default_device
 from engine.testing import simulated
-from engine.testing.devcheck import default_device
 
 M = pytest.importorskip("engine.module")
 optim = pytest.importorskip("engine.optimizer")
