@@ -54,8 +54,21 @@ def _to_host(t: Any) -> np.ndarray:
     return np.asarray(t.numpy())
 
 
+Wrap = Callable[[Callable[[], Any]], Callable[[], Any]]
+
+
+def _as_is(step: Callable[[], Any]) -> Callable[[], Any]:
+    return step
+
+
 def _train_case(
-    model: Any, workload: str, data: Data, lr: float, momentum: float, sync: Callable[[], None]
+    model: Any,
+    workload: str,
+    data: Data,
+    lr: float,
+    momentum: float,
+    sync: Callable[[], None],
+    wrap: Wrap = _as_is,
 ) -> Case:
     """Load the shared weights, then one cross-entropy SGD step per call."""
     model.load_state_dict(state_dict(data, workload))
@@ -74,10 +87,10 @@ def _train_case(
         opt.step().clear_grad()
         return loss
 
-    return training_case(step, lambda loss: loss.item(), sync)
+    return training_case(wrap(step), lambda loss: loss.item(), sync)
 
 
-def w1(data: Data, sync: Callable[[], None]) -> Case:
+def w1(data: Data, sync: Callable[[], None], wrap: Wrap = _as_is) -> Case:
     """The tutorial's linear regression: F.mul(w, x) + b, square loss, SGD."""
     x, y = mge.tensor(data["w1.x"]), mge.tensor(data["w1.y"])
     w, b = mge.Parameter(data["w1.w"]), mge.Parameter(data["w1.b"])
@@ -93,7 +106,7 @@ def w1(data: Data, sync: Callable[[], None]) -> Case:
         opt.step().clear_grad()
         return loss
 
-    return training_case(step, lambda loss: loss.item(), sync)
+    return training_case(wrap(step), lambda loss: loss.item(), sync)
 
 
 def w2(data: Data, recorded: bool, ops: int) -> Case:
@@ -152,11 +165,13 @@ def w4(data: Data, sync: Callable[[], None]) -> Case:
     return Case(step=step, probe=probe, sync=sync)
 
 
-def build(workload: str, data: Data, device: str = "cpu0", quick: bool = False) -> Case:
-    """The engine's Case of `workload` on `device` ('cpu0' or 'gpu0')."""
+def build(
+    workload: str, data: Data, device: str = "cpu0", quick: bool = False, wrap: Wrap = _as_is
+) -> Case:
+    """The engine's Case of `workload` on `device` ('cpu0' or 'gpu0'); `wrap` wraps a step."""
     sync = _select_device(device)
     if workload == "W1":
-        return w1(data, sync)
+        return w1(data, sync, wrap)
     if workload in ("W2a", "W2b"):
         return w2(data, workload == "W2b", plan_for(workload, quick).ops_per_step)
     if workload == "W4":
@@ -165,7 +180,8 @@ def build(workload: str, data: Data, device: str = "cpu0", quick: bool = False) 
 
     if workload == "W3":
         dims = (data["w3.x"].shape[1], *(data[f"w3.fc{i}.weight"].shape[0] for i in (1, 2, 3)))
-        return _train_case(engine_models.MLP(dims), "W3", data, W3_LR, W3_MOMENTUM, sync)
+        model = engine_models.MLP(dims)
+        return _train_case(model, "W3", data, W3_LR, W3_MOMENTUM, sync, wrap)
     if workload == "W5":
-        return _train_case(engine_models.LeNet(), "W5", data, W5_LR, W5_MOMENTUM, sync)
+        return _train_case(engine_models.LeNet(), "W5", data, W5_LR, W5_MOMENTUM, sync, wrap)
     raise ValueError(f"unknown workload {workload!r}")

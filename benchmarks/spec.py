@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FRAMEWORKS = ("engine", "numpy", "torch")
+FRAMEWORKS = ("engine", "engine_trace", "numpy", "torch")
 TIMED_WORKLOADS = ("W1", "W2a", "W2b", "W3", "W4", "W5")
 WORKLOADS = (*TIMED_WORKLOADS, "startup")
 GPU_WORKLOADS = ("W3", "W4", "W5")

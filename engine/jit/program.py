@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from ..core.tape import Node, unbroadcast
+from ..tensor import Tensor
 from .errors import TraceError
 from .graph import (
     CONST,
     EXTERNAL,
-    INPUT,
     Apply,
     Assign,
     Backward,
@@ -41,9 +41,11 @@ class Program:
             "_unbroadcast": unbroadcast,
             "_guard_failed": _guard_failed,
             "_equal": _equal,
+            "_wrap": Tensor._wrap,
         }
         self.lines: list[str] = []
         self._loaded: set[int] = set()
+        self._read = _read_vars(graph, live_outputs)
         self._emit(graph, live_outputs, inference)
         self.source = "\n".join(self.lines)
         code = compile(self.source, "<engine.jit replay>", "exec")
@@ -170,9 +172,12 @@ class Program:
                 body.append(f"        _gx = _gs[{i}]")
                 body.append("        if _gx is not None:")
                 body.append(f"            if _gx.shape != {shape!r}:")
-                body.append(
-                    f"                _gx = _unbroadcast(_gx, {shape!r}, {apply.prim.name!r})"
-                )
+                if shape in ((1,), ()):  # a scalar-like input: one plain sum, decided here
+                    body.append(f"                _gx = _gx.sum().reshape({shape!r})")
+                else:
+                    body.append(
+                        f"                _gx = _unbroadcast(_gx, {shape!r}, {apply.prim.name!r})"
+                    )
                 body.append(f"            {dest} = _gx if {dest} is None else {dest} + _gx")
             body.append(f"        {nn}.inputs = {nn}.out = {nn}.res = None")
             body.append(f"        {g[k]} = None")
@@ -184,17 +189,38 @@ class Program:
         for j, t in enumerate(ins.leaves):
             tn = self._const("T", t)
             body.append(f"    if {leaf[j]} is not None:")
-            body.append(f"        {gm}._store({tn}, {leaf[j]})")
+            if callbacks:
+                body.append(f"        {gm}._store({tn}, {leaf[j]})")
+                continue
+            # GradManager._store without callbacks, inlined: cast, then set or accumulate
+            body.append(f"        if {leaf[j]}.dtype != {self._const('D', t.dtype)}:")
+            body.append(f"            {leaf[j]} = {leaf[j]}.astype({self._const('D', t.dtype)})")
+            body.append(f"        if {tn}.grad is None:")
+            dev = self._const("DEV", t._device)
+            body.append(f"            {tn}.grad = _wrap({leaf[j]}, {dev})")
+            body.append("        else:")
+            body.append(f"            {tn}.grad._data = {tn}.grad._data + {leaf[j]}")
         if callbacks:
             body.append(f"    {gm}.release()")
         for t, idx in ins.grads:
+            if idx not in self._read:
+                continue  # nothing after the backward reads this gradient
             tn = self._const("T", t)
             body.append(f"    v{idx} = None if {tn}.grad is None else {tn}.grad._data")
 
 
-def inputs_of(graph: Graph) -> list[int]:
-    """The graph's input vars (what a replay is fed)."""
-    return [i for i in graph.inputs if graph.vars[i].kind == INPUT]
+def _read_vars(graph: Graph, outputs: list[int]) -> set[int]:
+    """Every var some instruction or output reads."""
+    read = {i for i in outputs if isinstance(i, int)}
+    for ins in graph.instrs:
+        if isinstance(ins, (Apply, HostCall)):
+            read.update(x for x in ins.ins if isinstance(x, int))
+        elif isinstance(ins, (Assign, Guard)):
+            read.add(ins.var)
+        elif isinstance(ins, Backward):
+            read.update(y for _, y, _ in ins.roots)
+            read.update(d for _, _, d in ins.roots if isinstance(d, int))
+    return read
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -88,7 +88,10 @@ class trace:  # noqa: N801 - MegEngine's name
             # inside another trace (it records these ops itself) or under an outer recording
             # GradManager (its tape needs the ops): run eagerly
             return self.__wrapped__(*args, **kwargs)
-        leaves, _ = flatten((args, kwargs))
+        if kwargs or any(isinstance(a, _CONTAINERS) for a in args):
+            leaves = flatten((args, kwargs))[0]
+        else:
+            leaves = list(args)  # what flatten gives for flat positional arguments, faster
         key = signature(leaves)
         entry = self._cache.get(key)
         if entry is None:
@@ -156,6 +159,9 @@ class trace:  # noqa: N801 - MegEngine's name
 # ---- pytrees ---------------------------------------------------------------------------
 
 
+_CONTAINERS = (tuple, list, dict)
+
+
 def flatten(obj: Any) -> tuple[list, Any]:
     """Leaves (tensors and other values) of nested tuples/lists/dicts, and the structure."""
     leaves: list = []
@@ -192,7 +198,7 @@ def signature(leaves: list) -> tuple:
     key = []
     for x in leaves:
         if isinstance(x, Tensor):
-            key.append(("T", x._data.shape, x._data.dtype.str, str(x._device)))
+            key.append((x._data.shape, x._data.dtype, x._device))
         elif hasattr(x, "__array_interface__") and hasattr(x, "tobytes"):
             key.append(("A", x.shape, x.dtype.str, x.tobytes()))
         else:
