@@ -27,11 +27,15 @@ def _impl(framework: str) -> ModuleType:
         pytest.skip(str(exc))
 
 
-@pytest.mark.parametrize("framework", ["numpy", "engine", "torch"])
+@pytest.mark.parametrize("framework", ["numpy", "engine", "engine_trace", "torch"])
 @pytest.mark.parametrize("workload", TIMED_WORKLOADS)
 def test_matches_numpy_reference(workload: str, framework: str) -> None:
     """Three steps (or one forward/backward) agree with the NumPy reference."""
     impl = _impl(framework)
+    if framework == "engine_trace" and workload not in impl.TRACED:
+        with pytest.raises(UnavailableError, match="no traced variant"):
+            impl.build(workload, DATA, "cpu0", quick=True)
+        return
     ref = reference_values(workload, DATA)
     got = impl.build(workload, DATA, "cpu0", quick=True).probe()
     assert compare(got, ref) is None
