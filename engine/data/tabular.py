@@ -153,7 +153,19 @@ def _select_columns(
 # ----------------------------------------------------------------------------- CSV
 
 
-def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+DELIMITERS = ",;\t|"  # what delimiter=None chooses among
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of CSV TEXT among DELIMITERS: the one that splits the first lines alike."""
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","  # one column, or nothing consistent: the standard comma
+
+
+def _read_rows(path: Path, delimiter: str | None) -> list[tuple[int, list[str]]]:
     if not path.is_file():
         raise DataFileError(f"{path}: file not found")
     try:
@@ -162,6 +174,8 @@ def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DataFileError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
     if not text.strip():
         raise DataFileError(f"{path}: file is empty")
+    if delimiter is None:
+        delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     try:
@@ -219,12 +233,13 @@ class CsvRows:
 
 
 def read_csv(
-    path: PathType, header: bool | Literal["auto"] = "auto", delimiter: str = ","
+    path: PathType, header: bool | Literal["auto"] = "auto", delimiter: str | None = ","
 ) -> CsvRows:
     """Read a CSV file's cells: the one reader behind `load_csv` and `mgectl predict`.
 
     Blank rows are skipped, cells stripped, a UTF-8 BOM ignored. ``header="auto"`` treats the
     first row as a header when it has a text cell above a number (or is the only row).
+    ``delimiter=None`` detects it among ``, ; tab |``.
     Raises DataFileError for a missing, empty, ragged or header-only file.
     """
     path = Path(path)
@@ -257,7 +272,7 @@ def load_csv(
     features: Column | Sequence[Column] | None = None,
     label: Column | None = None,
     header: bool | Literal["auto"] = "auto",
-    delimiter: str = ",",
+    delimiter: str | None = ",",
     task: Task = None,
     label_dtype: LabelDtype = "auto",
 ) -> Table:
@@ -273,23 +288,35 @@ def load_csv(
     feature_cols, label_col = _select_columns(features, label, names, str(path))
     x = rows.numbers(feature_cols)
     label_name = names[label_col]
-    raw = rows.cells[:, label_col]
 
     def where(i: int) -> str:
         return f"{path}, line {rows.lines[i]}, column {label_name!r}"
 
+    y, class_names = parse_label_cells(rows.cells[:, label_col], where, task, label_dtype)
+    return Table(x.astype(np.float32), y, [names[c] for c in feature_cols], label_name, class_names)
+
+
+def parse_label_cells(
+    cells: np.ndarray,
+    where: Callable[[int], str],
+    task: Task = None,
+    label_dtype: LabelDtype = "auto",
+) -> tuple[np.ndarray, list[str] | None]:
+    """A label column's text cells -> (y, class names or None), by the rules above.
+
+    WHERE(i) names row i for messages (file, line, column).
+    """
     try:
-        raw_values: np.ndarray = raw.astype(np.float64)
+        raw_values: np.ndarray = cells.astype(np.float64)
     except ValueError:
-        numeric = _number_mask(raw)
+        numeric = _number_mask(cells)
         if numeric.any():
             i = int(np.argmin(numeric))
             raise DataFileError(
-                f"{where(i)}: {_describe(raw[i])} (column mixes numbers and text)"
+                f"{where(i)}: {_describe(cells[i])} (column mixes numbers and text)"
             ) from None
-        raw_values = raw
-    y, class_names = _convert_labels(raw_values, where, task, label_dtype)
-    return Table(x.astype(np.float32), y, [names[c] for c in feature_cols], label_name, class_names)
+        raw_values = cells
+    return _convert_labels(raw_values, where, task, label_dtype)
 
 
 def _prepare(

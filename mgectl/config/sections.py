@@ -68,6 +68,25 @@ def _standardize() -> Any:
     return Field(False, description="scale features to zero mean, unit variance")
 
 
+def _test_split() -> Any:
+    return Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="fraction held out as a test set, evaluated once at the end",
+    )
+
+
+def _stratify() -> Any:
+    return Field(False, description="classification: keep each class's share in every split")
+
+
+def _standardize_target() -> Any:
+    return Field(
+        False, description="regression: train on standardised targets, report original units"
+    )
+
+
 class SyntheticDataConfig(Section):
     """Data drawn from one of engine.data.synthetic's generators."""
 
@@ -79,7 +98,12 @@ class SyntheticDataConfig(Section):
         default_factory=dict, description="extra keyword arguments for the generator"
     )
     val_split: float = _val_split()
+    test_split: float = _test_split()
+    stratify: bool = _stratify()
     standardize: bool = _standardize()
+    standardize_target: bool = _standardize_target()
+
+    _splits = model_validator(mode="after")(lambda self: _check_splits(self))
 
     @model_validator(mode="after")
     def _generator_takes_params(self) -> SyntheticDataConfig:
@@ -109,8 +133,25 @@ class FileDataConfig(Section):
     )
     label: str | int | None = Field(None, description="label column; null means the last one")
     task: Task | None = Field(None, description="inferred from the model or loss when null")
+    delimiter: str | None = Field(
+        None, min_length=1, max_length=1, description="CSV field separator; null: detected"
+    )
+    missing: Literal["error", "drop", "mean", "median"] = Field(
+        "error", description="empty/NA cells: an error, drop the row, or fill from training rows"
+    )
+    categorical: list[str | int] | None = Field(
+        None, description="columns holding categories; null: every text column"
+    )
+    encoding: Literal["onehot", "index"] = Field(
+        "onehot", description="categories as one-hot columns, or as indices for embedding layers"
+    )
     val_split: float = _val_split()
+    test_split: float = _test_split()
+    stratify: bool = _stratify()
     standardize: bool = _standardize()
+    standardize_target: bool = _standardize_target()
+
+    _splits = model_validator(mode="after")(lambda self: _check_splits(self))
 
     @field_validator("path")
     @classmethod
@@ -135,6 +176,14 @@ class FileDataConfig(Section):
     @classmethod
     def _column(cls, value: Any) -> Any:
         return value if value is None else _check_column(value)
+
+
+def _check_splits(data: Any) -> Any:
+    """Validation and test rows together must leave rows to train on."""
+    if data.val_split + data.test_split >= 1.0:
+        total = data.val_split + data.test_split
+        raise_if([("test_split", f"val_split + test_split must be < 1 (got {total:g})")])
+    return data
 
 
 def _find_data_file(value: str, base_dir: Path) -> str:

@@ -182,7 +182,8 @@ def test_schedulers_and_warmup() -> None:
 
 
 def test_split_is_seeded_and_disjoint() -> None:
-    train, val = split_indices(100, 0.2, seed=0)
+    train, val, test = split_indices(100, 0.2, seed=0)
+    assert len(test) == 0
     again = split_indices(100, 0.2, seed=0)
     other = split_indices(100, 0.2, seed=1)
     assert (len(train), len(val)) == (80, 20)
