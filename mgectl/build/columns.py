@@ -113,11 +113,11 @@ class ColumnEncoder:
             values = _as_numbers(col)
             if values is None:
                 row = next(i for i, c in enumerate(col) if not missing[i] and not _number(c))
-                self.fail(lines[row], column, f"{col[row]!r} is not a number")
+                self.fail(lines[row], column, f"{str(col[row])!r} is not a number")
             bad = ~missing & (~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX))
             if bad.any():
                 row = int(np.argmax(bad))
-                self.fail(lines[row], column, f"{col[row]!r} is not a finite float32 number")
+                self.fail(lines[row], column, f"{str(col[row])!r} is not a finite float32 number")
             out[:, k] = values
         return out
 
@@ -131,7 +131,7 @@ class ColumnEncoder:
                 continue
             if value not in lookup:
                 known = ", ".join(repr(c) for c in (column.categories or [])[:8])
-                self.fail(lines[row], column, f"unseen category {value!r} (known: {known})")
+                self.fail(lines[row], column, f"unseen category {str(value)!r} (known: {known})")
             indices[row] = lookup[value]
         return indices
 

@@ -182,6 +182,14 @@ class ConsoleReporter:
         if best and best.get("best") is not None:
             value = format_value(best["monitor"], best["best"], self.decimals)
             lines.append(f"best     {best['monitor']} {value} at epoch {best['best_epoch']}")
+        if event.test:
+            shown = ("loss", "accuracy", "f1", "mse", "r2")
+            scores = [
+                f"{key} {format_value(f'test_{key}', event.test[f'test_{key}'], self.decimals)}"
+                for key in shown
+                if f"test_{key}" in event.test
+            ]
+            lines.append("test     " + ", ".join(scores))
         if event.params:
             learned = ", ".join(f"{k} = {v:.3f}" for k, v in event.params.items())
             lines.append(f"learned  {learned}")

@@ -120,12 +120,16 @@ def evaluate(
     prefix: str = "val",
     combine: Combine | None = None,
     classes: int | None = None,
+    target: Any = None,
 ) -> dict[str, float]:
     """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats).
 
     COMBINE sums partial results over the ranks when DATA is this rank's share of the set.
+    TARGET (a Standardizer of standardised regression targets) puts the metrics back in the
+    data's own units; the loss stays the one training minimises.
     """
-    return assess(model, data, loss_fn, loss_type, task, prefix, combine, classes).metrics
+    found = assess(model, data, loss_fn, loss_type, task, prefix, combine, classes, target)
+    return found.metrics
 
 
 def assess(
@@ -137,6 +141,7 @@ def assess(
     prefix: str = "val",
     combine: Combine | None = None,
     classes: int | None = None,
+    target: Any = None,
 ) -> Outcome:
     """evaluate(), keeping the confusion matrix of a classifier too."""
     model.eval()
@@ -155,7 +160,10 @@ def assess(
         predicted = predicted_classes(np.concatenate(outputs), loss_type) if outputs else mine[:0]
         scores = confusion_matrix(mine, predicted, count).reshape(-1).astype(float).tolist()
     else:
-        scores = list(_errors(np.concatenate(outputs), mine)) if outputs else [0.0, 0.0]
+        predicted, truth = (np.concatenate(outputs) if outputs else mine[:0]), mine
+        if target is not None:
+            predicted, truth = target.invert(predicted), target.invert(truth)
+        scores = list(_errors(predicted, truth))
     if combine is not None:
         total, *scores = combine([total, *scores])
     metrics = {f"{prefix}_loss": total / len(data.y)}
@@ -164,7 +172,9 @@ def assess(
         matrix = np.asarray(scores, dtype=np.int64).reshape(count, count)
         found = classification_metrics(matrix)
     else:
-        found = _regression(scores[0], scores[1], data.y)
+        found = _regression(
+            scores[0], scores[1], data.y if target is None else target.invert(data.y)
+        )
     metrics.update({f"{prefix}_{key}": value for key, value in found.items()})
     return Outcome(metrics, matrix)
 
@@ -228,7 +238,10 @@ def fitted_curve(
         curve_y = model(mge.tensor(inputs, device=device)).numpy().reshape(points)
     finally:
         model.train()
-    return x.reshape(-1), data.y_train, curve_x, curve_y
+    y = data.y_train
+    if data.target is not None:  # back to the data's own units
+        curve_y, y = data.target.invert(curve_y), data.target.invert(y)
+    return x.reshape(-1), y, curve_x, curve_y
 
 
 def predict_rows(model: Any, x: np.ndarray, device: Device) -> np.ndarray:

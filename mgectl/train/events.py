@@ -71,6 +71,7 @@ class RunEnd:
     seconds: float = 0.0
     message: str = ""
     truth: dict[str, float] | None = None  # the generator's real values of params, if known
+    test: dict[str, float] | None = None  # the test split's metrics (data.test_split)
 
 
 class StopRun(Exception):  # noqa: N818 (a request, not an error)

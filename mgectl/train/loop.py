@@ -35,9 +35,11 @@ from mgectl.train.divergence import (
 from mgectl.train.evaluate import (
     EvalSet,
     Monitor,
+    assess,
     confusion_matrix,
     evaluate,
     fitted_curve,
+    per_class,
     predict_rows,
     region_grid,
 )
@@ -56,6 +58,7 @@ from mgectl.train.rundir import (
     append_metrics,
     read_run_state,
     rewrite_metrics,
+    write_evaluation,
     write_run_state,
 )
 from mgectl.train.runlock import RunLock
@@ -254,6 +257,7 @@ class Loop:
             prefix=prefix,
             combine=combine,
             classes=self.classes,
+            target=built.data.target,
         )
 
     def train_keys(self) -> list[str]:
@@ -390,6 +394,9 @@ class Loop:
             done = self.latest["progress"]["epoch"]
             rewrite_metrics(run, [r for r in self.history if r["epoch"] < done])
         self.write_state(run, status, time.perf_counter() - started)
+        test = None
+        if self.history:
+            test = self.write_evaluation(run, final=status in ("completed", "early_stopped"))
         if draw and self.history:
             with warnings.catch_warnings():
                 # a diverged run is drawn from weights that may overflow float32: the plots
@@ -412,8 +419,42 @@ class Loop:
                 files,
                 time.perf_counter() - started,
                 truth=self.true_params(),
+                test=test,
             )
         )
+
+    def write_evaluation(self, run: RunDir, final: bool) -> dict[str, float] | None:
+        """evaluation.json: the model scored on one split, with per-class detail for classes.
+
+        A finished run with data.test_split scores its test rows (once, here, and returned for
+        the summary); otherwise the validation rows, else the training rows.
+        """
+        data = self.built.data
+        if final and data.x_test is not None:
+            split, x, y = "test", data.x_test, data.y_test
+        elif data.has_val:
+            split, x, y = "validation", data.x_val, data.y_val
+        else:
+            split, x, y = "training", data.x_train, data.y_train
+        rows = EvalSet.on_device(x, y, self.device)
+        outcome = assess(
+            self.built.model,
+            rows,
+            self.built.loss,
+            self.cfg.loss.type,
+            data.task,
+            prefix={"test": "test", "validation": "val", "training": "train"}[split],
+            classes=self.classes,
+            target=data.target,
+        )
+        report: dict[str, Any] = {"split": split, "rows": len(y), "metrics": outcome.metrics}
+        if outcome.matrix is not None:
+            detail = per_class(outcome.matrix)
+            report["classes"] = self.class_names()
+            report["confusion"] = outcome.matrix.tolist()
+            report["per_class"] = {key: value.tolist() for key, value in detail.items()}
+        write_evaluation(run, report)
+        return outcome.metrics if split == "test" else None
 
     def write_state(self, run: RunDir, status: str, seconds: float) -> None:
         """state.json: STATUS, epochs done, wall seconds over all sessions, the device."""

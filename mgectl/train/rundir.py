@@ -16,6 +16,7 @@ from mgectl.errors import UserError
 CHECKPOINT_SUFFIX = ".npz"
 RUN_MARKER = "metrics.jsonl"
 STATE_FILE = "state.json"  # how the run stands: running, completed, interrupted, diverged, ...
+EVALUATION_FILE = "evaluation.json"  # the final model scored on one split
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,11 @@ def rewrite_metrics(run: RunDir, history: list[dict[str, Any]]) -> None:
 def write_run_state(run: RunDir, state: dict[str, Any]) -> None:
     """Record how the run stands (written at its start and at its end, atomically)."""
     write_text_atomic(run.state, json.dumps(state, indent=1) + "\n")
+
+
+def write_evaluation(run: RunDir, report: dict[str, Any]) -> None:
+    """evaluation.json: a split's metrics and, for classes, the confusion matrix (atomic)."""
+    write_text_atomic(run.path / EVALUATION_FILE, json.dumps(report, indent=1) + "\n")
 
 
 def read_run_state(path: Path) -> dict[str, Any] | None:

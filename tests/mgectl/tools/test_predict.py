@@ -112,7 +112,8 @@ def test_wrong_feature_count_names_both_counts(iris_run: Path, tmp_path: Path) -
 def test_a_non_number_is_named_with_its_line(iris_run: Path, tmp_path: Path) -> None:
     data = tmp_path / "bad.csv"
     data.write_text("1,2,3,4\n5,6,x,8\n", encoding="utf-8")
-    with pytest.raises(UserError, match=r"line 2, column 'col2': 'x' is not a number"):
+    # a headerless file's columns take the training names, by position
+    with pytest.raises(UserError, match=r"line 2, column 'petal_length': 'x' is not a number"):
         predict(iris_run, data=data, console=quiet_console())
 
 

@@ -84,6 +84,7 @@ def test_run_directory_contents(tmp_path: Path) -> None:
         "metrics.jsonl",
         "state.json",
         ".lock",
+        "evaluation.json",
         "checkpoints/last.npz",
         "checkpoints/best.npz",
         "plots/loss.png",
