@@ -33,16 +33,22 @@ from .ops import reduce as reduce_ops
 from .ops import shape as shape_ops
 
 _PY_SCALARS = (int, float, bool)
+_NONE_OPERAND = "the operand is None and is not supported."  # MegEngine's words
 
 
 class Tensor:
     """A multi-dimensional array on a device, MegEngine style (`Tensor([1. 2.], device=xpux:0)`)."""
 
-    __slots__ = ("_data", "_device", "grad", "_node", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
-    __array_priority__ = 1000
+    # `_name` is set only when a name is given, so creating op results costs nothing more
+    __slots__ = ("_data", "_device", "grad", "_node", "_name", "__weakref__")
+    # NumPy takes Tensors as MegEngine's: ufuncs and functions read them through __array__
+    # (on the host) and give a Tensor back through __array_wrap__; the high priority makes
+    # `ndarray + Tensor` call Tensor.__radd__ (so it stays on the device and records).
+    __array_priority__ = 1001
 
-    def __init__(self, data: Any = None, dtype: Any = None, device: Any = None) -> None:
+    def __init__(
+        self, data: Any = None, dtype: Any = None, device: Any = None, *, name: str | None = None
+    ) -> None:
         if isinstance(data, Tensor):
             dev = as_device(device if device is not None else data._device)
             if same_place(data._device, dev):
@@ -57,6 +63,8 @@ class Tensor:
         self._device = dev
         self.grad: Tensor | None = None
         self._node: Node | None = None
+        if name is not None:
+            self.name = name
 
     # ---- construction helpers -------------------------------------------------------
     @classmethod
@@ -70,6 +78,17 @@ class Tensor:
         return t
 
     # ---- attributes ------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """A label for the tensor ('' unless given: `Tensor(x, name="w")` or `t.name = "w"`)."""
+        return getattr(self, "_name", "")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"Tensor.name must be a str, got {type(value).__name__}")
+        self._name = value
+
     @property
     def shape(self) -> tuple:
         """The tensor's shape as a tuple of ints."""
@@ -111,6 +130,12 @@ class Tensor:
         if TRACING.recorder is not None:
             TRACING.recorder.on_host_read(self)
         return np.array(self._device.backend.to_host(self._data), copy=True)
+
+    def __array_wrap__(
+        self, array: np.ndarray, context: Any = None, return_scalar: bool = False
+    ) -> Tensor:
+        """A NumPy ufunc's result as a Tensor on this tensor's device, as in MegEngine."""
+        return Tensor(array, device=self._device)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if TRACING.recorder is not None:
@@ -364,6 +389,8 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """x as a Tensor (ndarrays and numbers converted with MegEngine's dtype rules)."""
     if isinstance(x, Tensor):
         return x
+    if x is None:
+        raise TypeError(_NONE_OPERAND)
     return Tensor(x, device=like._device if like is not None else None)
 
 
@@ -379,6 +406,8 @@ def _with_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
 
 def operands(x: Any, y: Any) -> tuple[Any, Any]:
     """Make a pair of operands compatible: Tensors of one dtype, or a Tensor and a number."""
+    if x is None or y is None:  # Tensor(None) is empty: `t + None` would quietly be empty too
+        raise TypeError(_NONE_OPERAND)
     if isinstance(x, Tensor):
         if isinstance(y, Tensor):
             if x._data.dtype == y._data.dtype:

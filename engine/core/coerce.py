@@ -82,6 +82,11 @@ def check_matmul(a: tuple, b: tuple) -> None:
         raise ValueError(f"matmul: shapes {a} and {b} do not match (inner sizes {ka} != {kb})")
 
 
+def _short_repr(data: Any) -> str:
+    text = repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def to_array(data: Any, dtype: Any, device: Device) -> Any:
     """Copy host data (numbers, lists, ndarrays, CuPy arrays) into a new array on `device`."""
     if data is None:
@@ -93,6 +98,14 @@ def to_array(data: Any, dtype: Any, device: Device) -> Any:
     except ValueError as exc:  # NumPy 2 refuses ragged nested lists
         raise TypeError(f"cannot make a tensor from ragged {type(data).__name__}: {exc}") from None
     if host.dtype == object:
-        raise TypeError(f"cannot make a tensor from ragged or non-numeric {type(data).__name__}")
+        raise TypeError(
+            f"cannot make a tensor from ragged or non-numeric {type(data).__name__} "
+            "(NumPy sees dtype object): tensors hold bool, integer or float numbers"
+        )
+    if host.dtype.kind not in "biuf":
+        raise TypeError(
+            f"cannot make a tensor of dtype {host.dtype} from {type(data).__name__} "
+            f"{_short_repr(data)}: tensors hold bool, integer or float numbers"
+        )
     target = resolve_dtype(dtype) if dtype is not None else canonical_dtype(host.dtype)
     return device.backend.from_host(np.array(host, dtype=target, copy=True))
