@@ -43,18 +43,20 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
 
-def save(obj: Any, path: Any) -> None:
-    """Write nested dicts/lists of tensors and arrays to `path` (no pickle; atomic)."""
+def save(obj: Any, f: Any) -> None:
+    """Write nested dicts/lists of tensors and arrays to a path (atomically) or a binary file
+    object such as io.BytesIO; never pickle."""
     from .serialization import save as _save
 
-    _save(obj, path)
+    _save(obj, f)
 
 
-def load(path: Any, map_location: Any = None) -> Any:
-    """Read what save() wrote; a foreign or truncated file is a clear ValueError."""
+def load(f: Any, map_location: Any = None) -> Any:
+    """Read what save() wrote from a path or a binary file object; a foreign or truncated
+    file is a clear ValueError."""
     from .serialization import load as _load
 
-    return _load(path, map_location)
+    return _load(f, map_location)
 
 
 __all__ = [

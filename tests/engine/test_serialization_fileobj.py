@@ -28,9 +28,9 @@ def test_bytesio_round_trip_equals_the_file_round_trip(tmp_path) -> None:
 
 def test_top_level_save_load_take_file_objects_like_megengine() -> None:
     buf = io.BytesIO()
-    mge.save({"w": mge.Parameter([1.0, 2.0])}, buf)
+    mge.save({"w": mge.Parameter([1.0, 2.0])}, f=buf)  # MegEngine's parameter name
     buf.seek(0)
-    out = mge.load(buf)
+    out = mge.load(f=buf, map_location="cpu0")
     assert type(out["w"]) is mge.Parameter
     np.testing.assert_array_equal(out["w"].numpy(), [1.0, 2.0])
 
