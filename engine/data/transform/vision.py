@@ -9,6 +9,7 @@ Fields beyond `order` pass through unchanged. Random transforms draw from
 from __future__ import annotations
 
 import collections.abc
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -346,6 +347,73 @@ class RandomCrop(_Cropping):
         return super()._apply_image(self._fill(mask, self.padding_maskvalue))
 
 
+class RandomResizedCrop(VisionTransform):
+    """Cut a random window (area share from `scale_range`, aspect from `ratio_range`), then
+    resize it to `output_size`; after 10 failed draws, a centred window of a valid ratio."""
+
+    def __init__(
+        self,
+        output_size: int | Sequence[int],
+        scale_range: Sequence[float] = (0.08, 1.0),
+        ratio_range: Sequence[float] = (3.0 / 4, 4.0 / 3),
+        interpolation: Any = F.INTER_LINEAR,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        self.output_size = _pair(output_size)
+        if scale_range[0] > scale_range[1] or ratio_range[0] > ratio_range[1]:
+            raise ValueError(
+                f"scale_range and ratio_range must be (min, max), got {scale_range}, {ratio_range}"
+            )
+        self.scale_range = tuple(scale_range)
+        self.ratio_range = tuple(ratio_range)
+        self.interpolation = interpolation
+
+    def apply(self, input: Any) -> Any:  # noqa: A002
+        """Draw this sample's window, then crop and resize every field."""
+        self._window = self._draw(*self._get_image(input).shape[:2])
+        return super().apply(input)
+
+    def _draw(self, height: int, width: int, attempts: int = 10) -> tuple[int, int, int, int]:
+        rng = current_rng()
+        log_ratio = (math.log(self.ratio_range[0]), math.log(self.ratio_range[1]))
+        for _ in range(attempts):
+            area = rng.uniform(*self.scale_range) * height * width
+            aspect = math.exp(rng.uniform(*log_ratio))
+            w = int(round(math.sqrt(area * aspect)))
+            h = int(round(math.sqrt(area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return (
+                    int(rng.integers(0, width - w + 1)),
+                    int(rng.integers(0, height - h + 1)),
+                    w,
+                    h,
+                )
+        ratio = width / height
+        if ratio < min(self.ratio_range):
+            w, h = width, int(round(width / min(self.ratio_range)))
+        elif ratio > max(self.ratio_range):
+            w, h = int(round(height * max(self.ratio_range))), height
+        else:
+            w, h = width, height
+        return (width - w) // 2, (height - h) // 2, w, h
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        x, y, w, h = self._window
+        return F.resize(image[y : y + h, x : x + w], self.output_size, self.interpolation)
+
+    def _apply_mask(self, mask: np.ndarray) -> np.ndarray:
+        x, y, w, h = self._window
+        return F.resize(mask[y : y + h, x : x + w], self.output_size, F.INTER_NEAREST)
+
+    def _apply_coords(self, coords: np.ndarray) -> np.ndarray:
+        x, y, w, h = self._window
+        coords[:, 0] = (coords[:, 0] - x) * self.output_size[1] / w
+        coords[:, 1] = (coords[:, 1] - y) * self.output_size[0] / h
+        return coords
+
+
 class _RandomFlip(VisionTransform):
     """Flip along one axis with probability `prob` (decided once per sample)."""
 
@@ -431,6 +499,7 @@ __all__ = [
     "RandomCrop",
     "RandomHorizontalFlip",
     "RandomResize",
+    "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
     "ToMode",

@@ -155,6 +155,38 @@ def test_random_crop_pads_when_too_small_and_stays_inside() -> None:
     assert crops == {0.0, 1.0, 2.0, 4.0, 5.0, 6.0}  # every top-left corner that fits
 
 
+def test_random_resized_crop() -> None:
+    # an impossible area share makes every draw fail: MegEngine's centred fallback windows
+    whole = T.RandomResizedCrop((3, 3), scale_range=(5.0, 5.0)).apply(FIMG)[..., 0]
+    np.testing.assert_allclose(
+        whole,
+        [
+            [0.5, 1.2142857, 1.9285715],
+            [3.3571427, 4.0714283, 4.785714],
+            [6.2142854, 6.928571, 7.642857],
+        ],
+        rtol=1e-6,
+    )
+    wide = T.RandomResizedCrop((2, 4), scale_range=(5.0, 5.0), ratio_range=(2.0, 3.0)).apply(FIMG)
+    np.testing.assert_allclose(
+        wide[..., 0],
+        [[2.1964285, 2.732143, 3.267857, 3.8035715], [4.339286, 4.875, 5.410714, 5.9464288]],
+        rtol=1e-6,
+    )
+    tall = T.RandomResizedCrop(3, scale_range=(5.0, 5.0), ratio_range=(0.2, 0.5)).apply(FIMG)
+    np.testing.assert_allclose(
+        tall[..., 0],
+        [[0.78571427, 1.0, 1.2142857], [3.642857, 3.857143, 4.0714283], [6.5, 6.714286, 6.928571]],
+        rtol=1e-6,
+    )
+    with drawing_from(np.random.default_rng(1)):
+        outs = [T.RandomResizedCrop(2, scale_range=(0.2, 0.6)).apply(GRAY) for _ in range(5)]
+    assert all(o.shape == (2, 2, 1) for o in outs)
+    assert len({o.tobytes() for o in outs}) > 1  # different windows
+    with pytest.raises(ValueError, match=r"must be \(min, max\)"):
+        T.RandomResizedCrop(2, scale_range=(1.0, 0.5))
+
+
 def test_random_draws_follow_the_current_generator() -> None:
     flip = T.RandomHorizontalFlip(0.5)
     with drawing_from(np.random.default_rng(7)):
