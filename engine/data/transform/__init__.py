@@ -1,12 +1,8 @@
 """engine.data.transform: per-sample transforms for the DataLoader, as MegEngine names them."""
 
 from . import functional
-from .meta_transform import PseudoTransform, Transform
-from .vision import (
+from .geometry import (
     CenterCrop,
-    Compose,
-    GaussianNoise,
-    Normalize,
     Pad,
     RandomCrop,
     RandomHorizontalFlip,
@@ -14,9 +10,9 @@ from .vision import (
     RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
-    ToMode,
-    VisionTransform,
 )
+from .meta_transform import PseudoTransform, Transform
+from .vision import Compose, GaussianNoise, Normalize, ToMode, VisionTransform
 
 __all__ = [
     "CenterCrop",
