@@ -2,6 +2,7 @@
 
 Image transforms on NumPy HWC samples, named and behaving as MegEngine's (geometric ones
 are in `geometry`).
+
 A sample is a tuple whose fields `order` names (default `("image",)`): "image", "mask",
 "boxes", "keypoints", "polygons", or anything ending in "category"/"info" (passed through).
 Fields beyond `order` pass through unchanged. Random transforms draw from
