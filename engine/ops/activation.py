@@ -16,8 +16,8 @@ def relu6(xp, x):
 
 @defvjp(relu6)
 def _(node, g):
-    x = node.inputs[0]
-    return (g * ((x > 0) & (x < 6)),)
+    x, xp = node.inputs[0], node.xp
+    return (xp.where(xp.logical_and(x > 0, x < 6), g, 0),)
 
 
 @primitive("hsigmoid")
@@ -28,8 +28,8 @@ def hsigmoid(xp, x):
 
 @defvjp(hsigmoid)
 def _(node, g):
-    x = node.inputs[0]
-    return (g * ((x > -3) & (x < 3)) / 6,)
+    x, xp = node.inputs[0], node.xp
+    return (xp.where(xp.logical_and(x > -3, x < 3), g / 6, 0),)
 
 
 @primitive("hswish")
