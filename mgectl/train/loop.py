@@ -395,13 +395,13 @@ class Loop:
             rewrite_metrics(run, [r for r in self.history if r["epoch"] < done])
         self.write_state(run, status, time.perf_counter() - started)
         test = None
-        if self.history:
-            test = self.write_evaluation(run, final=status in ("completed", "early_stopped"))
-        if draw and self.history:
-            with warnings.catch_warnings():
-                # a diverged run is drawn from weights that may overflow float32: the plots
-                # show that; NumPy's overflow warnings would only clutter the error report
-                warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings():
+            # a diverged run is evaluated and drawn from weights that may overflow float32:
+            # the metrics and plots show that; NumPy's warnings would clutter the error report
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if self.history:
+                test = self.write_evaluation(run, final=status in ("completed", "early_stopped"))
+            if draw and self.history:
                 self.draw(run)
         files = {"run": run.path, "metrics": run.metrics, "last": run.checkpoint("last")}
         if run.checkpoint("best").exists():
