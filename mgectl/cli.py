@@ -9,10 +9,12 @@ import typer
 from mgectl import __version__
 from mgectl.boundary import DEBUG_KEY, ErrorBoundaryGroup
 from mgectl.commands import (
+    compare,
     export,
     gen_data,
     graph,
     predict,
+    runs,
     schema,
     sweep,
     train,
@@ -64,7 +66,19 @@ def main_options(
     ctx.meta[DEBUG_KEY] = debug
 
 
-for _verb in (validate, train, sweep, graph, export, gen_data, predict, schema, verify_gradients):
+for _verb in (
+    validate,
+    train,
+    sweep,
+    runs,
+    compare,
+    graph,
+    export,
+    gen_data,
+    predict,
+    schema,
+    verify_gradients,
+):
     _verb.register(app)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,3 +26,11 @@ SetOption = Annotated[
 def examples(*lines: str) -> str:
     """Build a --help epilog of copy-paste example command lines."""
     return "[bold]Examples[/bold]\n\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def wide_console() -> Any:
+    """A rich Console for tables: the terminal's width, or 200 columns in a pipe (not 80)."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)

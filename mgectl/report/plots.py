@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+CURVE_METRICS = ("val_accuracy", "val_r2", "train_accuracy")  # compare's right panel: the first
+
 
 def _figure(width: float = 6.0, height: float = 4.5) -> Any:
     """A matplotlib Figure drawn by Agg, without pyplot's global state (imported lazily)."""
@@ -136,4 +138,36 @@ def fit_plot(
     axes.set_xlabel("x")
     axes.set_ylabel("y")
     axes.set_title(title)
+    figure.savefig(path, dpi=100)
+
+
+def compare_plot(curves: list[tuple[str, list[dict[str, Any]]]], path: Path) -> None:
+    """Loss curves (train solid, validation dashed) and one metric's curves, runs overlaid."""
+    recorded = {key for _, history in curves for record in history for key in record}
+    metric = next((key for key in CURVE_METRICS if key in recorded), None)
+    figure = _figure(11.0 if metric else 6.0, 4.5)
+    axes = figure.subplots(1, 2 if metric else 1, squeeze=False)[0]
+    colours = [f"C{index % 10}" for index in range(len(curves))]
+    for (label, history), colour in zip(curves, colours, strict=True):
+        for key, style, suffix in (("train_loss", "-", "train"), ("val_loss", "--", "val")):
+            points = [(r["epoch"], r[key]) for r in history if r.get(key) is not None]
+            if points:
+                epochs, values = zip(*points, strict=True)
+                axes[0].plot(epochs, values, style, color=colour, label=f"{label} {suffix}")
+        if metric:
+            points = [(r["epoch"], r[metric]) for r in history if r.get(metric) is not None]
+            if points:
+                epochs, values = zip(*points, strict=True)
+                axes[1].plot(epochs, values, "-", color=colour, label=label)
+    losses = [r[k] for _, h in curves for r in h for k in ("train_loss", "val_loss") if r.get(k)]
+    if losses and min(losses) > 0:
+        axes[0].set_yscale("log")  # runs being compared often differ by decades
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    axes[0].legend(fontsize="small")
+    if metric:
+        axes[1].set_xlabel("epoch")
+        axes[1].set_ylabel(metric)
+        axes[1].legend(fontsize="small")
+    figure.tight_layout()
     figure.savefig(path, dpi=100)

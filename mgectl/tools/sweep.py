@@ -31,7 +31,7 @@ from mgectl.errors import (
     TrainingInterruptedError,
     UserError,
 )
-from mgectl.train.evaluate import Monitor
+from mgectl.train.evaluate import larger_is_better
 from mgectl.train.events import EpochEnd, Event, Reporter, RunStart, StopRun
 from mgectl.train.rundir import new_stamped_dir, read_metrics, write_text_atomic
 from mgectl.train.setup import stored_config
@@ -110,7 +110,7 @@ def make_plan(
             hint="e.g. --param 'optimizer.lr=loguniform(1e-4,1e-1)'",
         )
     metric = sweep.metric or default_metric(cfg)
-    direction = sweep.direction or ("maximize" if maximized(metric) else "minimize")
+    direction = sweep.direction or ("maximize" if larger_is_better(metric) else "minimize")
     specs = sweep.specs()
     grid_size = _grid_size(specs) if sweep.sampler == "grid" else None
     trials = sweep.trials or grid_size or DEFAULT_TRIALS
@@ -136,11 +136,6 @@ def default_metric(cfg: ExperimentConfig) -> str:
     if cfg.train.early_stopping is not None:
         return cfg.train.early_stopping.monitor
     return "val_loss" if cfg.data.val_split > 0 else "train_loss"
-
-
-def maximized(metric: str) -> bool:
-    """Whether larger is better for METRIC (the monitor's rule, plus R²)."""
-    return Monitor(metric).maximize or metric.endswith("_r2")
 
 
 def _grid_size(specs: list[ParamSpec]) -> int:

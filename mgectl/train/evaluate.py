@@ -179,12 +179,20 @@ def assess(
     return Outcome(metrics, matrix)
 
 
+LARGER_IS_BETTER = ("accuracy", "_r2", "_f1")  # every other metric is a loss or an error
+
+
+def larger_is_better(key: str) -> bool:
+    """Whether a larger value of metric KEY is better (accuracy, R², F1)."""
+    return key.endswith(LARGER_IS_BETTER)
+
+
 class Monitor:
     """Tracks the best value of one metric and how many checks passed without improving."""
 
     def __init__(self, key: str, min_delta: float = 0.0) -> None:
         self.key = key
-        self.maximize = key.endswith("accuracy")
+        self.maximize = larger_is_better(key)
         self.min_delta = min_delta
         self.best: float | None = None
         self.best_epoch: int | None = None

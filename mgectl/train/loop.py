@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -457,10 +458,13 @@ class Loop:
         return outcome.metrics if split == "test" else None
 
     def write_state(self, run: RunDir, status: str, seconds: float) -> None:
-        """state.json: STATUS, epochs done, wall seconds over all sessions, the device."""
+        """state.json: STATUS, epochs done, the monitor's best, wall seconds, device, process."""
         state = {"state": status, "epochs_done": self.epoch, "epochs": self.cfg.train.epochs}
         state["seconds"] = round(self.state["seconds"] + seconds, 3)
-        write_run_state(run, {**state, "device": self.state["device"], "pid": os.getpid()})
+        state["monitor"] = self.monitor.state()
+        state["device"] = self.state["device"]
+        state.update(pid=os.getpid(), host=socket.gethostname())
+        write_run_state(run, state)
 
     def draw(self, run: RunDir) -> None:
         """plots/: loss and metric curves; the fit (1-D regression) or predicted vs actual;
