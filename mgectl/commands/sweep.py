@@ -108,7 +108,7 @@ def sweep(
         if trials is not None:
             plan = Plan.load(sweep_dir)
             plan.trials = trials
-            plan.save(sweep_dir)
+            plan.save()
         workers = jobs or 1
     elif config is None:
         raise UserError("missing CONFIG", hint="mgectl sweep configs/<name>.yaml --param ...")

@@ -10,6 +10,7 @@ feeds each epoch's metric to Optuna's pruner, and tell the study how it ended.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,25 +72,35 @@ class Plan:
     direction: str
     prune: bool
     seed: int
-    storage: str  # an RDB URL or a journal file path
+    storage: str | None  # an RDB URL or a journal file path; None: study.journal in home
     study: str
     plots: bool = False  # each trial's own loss/fit plots (mgectl train draws them again)
-    extra: dict[str, Any] = field(default_factory=dict)
+    home: Path = field(default=Path("."), compare=False)  # the sweep dir (not saved: movable)
 
     def specs(self) -> list[ParamSpec]:
         """The parsed parameters."""
         return [parse_distribution(key, text) for key, text in self.params.items()]
 
-    def save(self, sweep_dir: Path) -> None:
-        """Write sweep.json."""
-        write_text_atomic(sweep_dir / PLAN_FILE, json.dumps(asdict(self), indent=1) + "\n")
+    def storage_url(self) -> str:
+        """Where the study lives."""
+        return self.storage or str(self.home / JOURNAL_FILE)
+
+    def run_dir(self, trial: Any) -> Path | None:
+        """The run directory of TRIAL (kept relative to the sweep dir), or None."""
+        relative = trial.user_attrs.get("run_dir")
+        return self.home / relative if relative else None
+
+    def save(self) -> None:
+        """Write sweep.json into the sweep dir."""
+        saved = {k: v for k, v in asdict(self).items() if k != "home"}
+        write_text_atomic(self.home / PLAN_FILE, json.dumps(saved, indent=1) + "\n")
 
     @classmethod
     def load(cls, sweep_dir: Path) -> Plan:
         """Read sweep.json of SWEEP_DIR; a UserError when it is not a sweep directory."""
         path = Path(sweep_dir) / PLAN_FILE
         try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
+            return cls(**json.loads(path.read_text(encoding="utf-8")), home=Path(sweep_dir))
         except FileNotFoundError:
             raise UserError(
                 f"{sweep_dir}: not a sweep directory (no {PLAN_FILE})",
@@ -100,7 +111,7 @@ class Plan:
 
 
 def make_plan(
-    cfg: ExperimentConfig, config_path: Path, overrides: list[str], storage_dir: Path
+    cfg: ExperimentConfig, config_path: Path, overrides: list[str], sweep_dir: Path
 ) -> Plan:
     """Fill a sweep section's defaults (metric, direction, trials, seed, storage, study)."""
     sweep = cfg.sweep or SweepConfig()
@@ -126,9 +137,15 @@ def make_plan(
         direction=direction,
         prune=sweep.prune,
         seed=cfg.seed if sweep.seed is None else sweep.seed,
-        storage=sweep.storage or str(storage_dir / JOURNAL_FILE),
+        storage=_absolute(sweep.storage),
         study=sweep.study or cfg.name,
+        home=sweep_dir,
     )
+
+
+def _absolute(storage: str | None) -> str | None:
+    """A journal path made absolute, so workers started elsewhere find it; URLs as they are."""
+    return storage if storage is None or "://" in storage else str(Path(storage).resolve())
 
 
 def default_metric(cfg: ExperimentConfig) -> str:
@@ -179,7 +196,7 @@ def open_study(plan: Plan, worker: int = 0) -> Any:
     pruner = optuna.pruners.MedianPruner() if plan.prune else optuna.pruners.NopPruner()
     try:
         return optuna.create_study(
-            storage=open_storage(plan.storage),
+            storage=open_storage(plan.storage_url()),
             study_name=plan.study,
             sampler=make_sampler(plan, worker),
             pruner=pruner,
@@ -187,7 +204,7 @@ def open_study(plan: Plan, worker: int = 0) -> Any:
             load_if_exists=True,
         )
     except (ImportError, ValueError) as error:  # a bad URL, a missing database driver
-        raise UserError(f"--storage {plan.storage}: {error}") from None
+        raise UserError(f"--storage {plan.storage_url()}: {error}") from None
 
 
 def encoded_as_text(spec: ParamSpec) -> bool:
@@ -254,13 +271,13 @@ def reported(epoch: int, epochs: int) -> bool:
 class TrialReporter:
     """Feeds epochs' metric to the Optuna trial and prunes it when the pruner says so."""
 
-    def __init__(self, trial: Any, metric: str, prune: bool) -> None:
-        self.trial, self.metric, self.prune = trial, metric, prune
+    def __init__(self, trial: Any, plan: Plan) -> None:
+        self.trial, self.metric, self.prune, self.home = trial, plan.metric, plan.prune, plan.home
 
     def __call__(self, event: Event) -> None:
         """Remember the run dir; report each epoch's metric; stop a hopeless trial."""
         if isinstance(event, RunStart):
-            self.trial.set_user_attr("run_dir", str(event.run_dir))
+            self.trial.set_user_attr("run_dir", os.path.relpath(event.run_dir, self.home))
             if event.start_epoch:  # a resumed trial: the pruner sees its earlier epochs too
                 for record in read_metrics(event.run_dir):
                     if reported(int(record["epoch"]), event.epochs):
@@ -350,14 +367,13 @@ class Objective:
         from mgectl.report.logging import log_reporters
         from mgectl.train.loop import train
 
-        resume = trial.user_attrs.get("resume_from")
-        pruning = TrialReporter(trial, self.plan.metric, self.plan.prune)
+        resume = trial.user_attrs.get("resume_from")  # relative to the sweep dir
         return train(
             cfg,
             output_dir=self.sweep_dir,
-            resume=Path(resume) if resume else None,
+            resume=self.sweep_dir / resume if resume else None,
             quiet=True,
-            reporters=[pruning, *log_reporters(cfg), *self.reporters],
+            reporters=[TrialReporter(trial, self.plan), *log_reporters(cfg), *self.reporters],
             console=Console(quiet=True),
             plots=self.plan.plots,
         )
@@ -386,7 +402,7 @@ def create_sweep(
     sweep_dir = new_stamped_dir(root)
     plan = make_plan(cfg, config_path, overrides, sweep_dir)
     plan.plots = plots
-    plan.save(sweep_dir)
+    plan.save()
     text = yaml.safe_dump(stored_config(cfg), sort_keys=False, width=100)
     write_text_atomic(sweep_dir / EXPERIMENT_FILE, text)
     open_study(plan)  # creates it now, so a bad --storage fails before any worker starts

@@ -197,7 +197,7 @@ def trial_row(plan: Plan, trial: Any) -> TrialRow:
         epochs=max(steps) + 1 if steps else None,
         seconds=seconds,
         finished=trial.state.is_finished(),
-        run_dir=trial.user_attrs.get("run_dir"),
+        run_dir=None if plan.run_dir(trial) is None else str(plan.run_dir(trial)),
     )
 
 

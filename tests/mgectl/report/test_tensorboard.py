@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mgectl_support import REPO
 from trainer_support import quiet_console
+from typer.testing import Result
 
 from mgectl.config.experiment import load_config
 from mgectl.report.logging import log_reporters
@@ -54,3 +56,12 @@ def test_tensorboard_event_files_hold_each_epoch(tmp_path: Path) -> None:
         assert scalars[key] == pytest.approx(expected, rel=1e-6)  # stored as float32
     assert "name: linear_regression" in texts["config/text_summary"]
     assert "log: [tensorboard]" in texts["config/text_summary"]
+
+
+def test_train_log_flag_writes_event_files(cli: Callable[..., Result], tmp_path: Path) -> None:
+    result = cli("train", str(LINEAR), "--log", "tensorboard", "-o", str(tmp_path), "-q")
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "linear_regression").iterdir()
+    (events_file,) = run_dir.glob("events.out.tfevents.*")
+    steps = {e.step for e in read_events(events_file) if e.summary.value}
+    assert steps == {0, 1, 2, 3, 4}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,13 @@ def finished(sweep_dir: Path) -> list[Any]:
     return sorted(open_study(Plan.load(sweep_dir)).get_trials(), key=lambda t: t.number)
 
 
+def run_dir_of(sweep_dir: Path, trial: Any) -> Path:
+    """The run directory of a trial."""
+    path = Plan.load(sweep_dir).run_dir(trial)
+    assert path is not None
+    return path
+
+
 def test_grid_sweep_finds_the_best_lr_of_the_tutorial(tmp_path: Path) -> None:
     grid = f"optimizer.lr=choice({', '.join(map(str, GRID))})"
     sweep_dir = new_sweep(tmp_path, [grid], "train.epochs=20", sampler="grid", prune=False)
@@ -62,7 +70,7 @@ def test_grid_sweep_finds_the_best_lr_of_the_tutorial(tmp_path: Path) -> None:
     for trial in trials:
         assert outcome(trial) == "completed"
         assert trial.value == pytest.approx(expected[trial.params["optimizer.lr"]], rel=1e-4)
-        run_dir = Path(trial.user_attrs["run_dir"])
+        run_dir = run_dir_of(sweep_dir, trial)
         assert run_dir.parent.name == f"trial-{trial.number:03d}"
         assert len(read_metrics(run_dir)) == 20
         assert (run_dir / "checkpoints" / "last.npz").is_file()
@@ -99,7 +107,7 @@ def test_pruning_stops_a_hopeless_trial_early(tmp_path: Path) -> None:
     run_sweep(sweep_dir)
     trials = finished(sweep_dir)
     assert [outcome(t) for t in trials] == ["completed"] * 5 + ["pruned"]
-    hopeless = Path(trials[-1].user_attrs["run_dir"])
+    hopeless = run_dir_of(sweep_dir, trials[-1])
     # epoch 0's loss is the same for every lr (w = b = 0); epoch 1 already shows the difference
     assert len(read_metrics(hopeless)) == 2
     assert read_run_state(hopeless)["state"] == "pruned"
@@ -115,10 +123,10 @@ def test_two_workers_complete_every_trial_once(tmp_path: Path) -> None:
     trials = finished(sweep_dir)
     assert [t.number for t in trials] == list(range(6))
     assert [outcome(t) for t in trials] == ["completed"] * 6
-    run_dirs = {t.user_attrs["run_dir"] for t in trials}
+    run_dirs = {run_dir_of(sweep_dir, t) for t in trials}
     assert len(run_dirs) == 6
-    for trial in trials:
-        assert len(read_metrics(Path(trial.user_attrs["run_dir"]))) == 3
+    for run_dir in run_dirs:
+        assert len(read_metrics(run_dir)) == 3
 
 
 class InterruptSecondRun:
@@ -144,17 +152,20 @@ def test_an_interrupted_sweep_resumes_its_trial_and_finishes(tmp_path: Path) -> 
     assert stopped.interrupted
     trials = finished(sweep_dir)
     assert [outcome(t) for t in trials] == ["completed", "interrupted"]
-    run_dir = Path(trials[1].user_attrs["run_dir"])
+    run_dir = run_dir_of(sweep_dir, trials[1])
     assert len(read_metrics(run_dir)) == 5  # epochs 0..4, saved with the checkpoint
     assert read_run_state(run_dir)["state"] == "interrupted"
 
+    moved = tmp_path / "elsewhere"  # a sweep dir keeps working when moved
+    shutil.move(sweep_dir, moved)
+    sweep_dir, run_dir = moved, moved / run_dir.relative_to(sweep_dir)
     resumed = run_sweep(sweep_dir)
     assert not resumed.interrupted
     trials = finished(sweep_dir)
     done = [t for t in trials if outcome(t) == "completed"]
     assert sorted(t.params["optimizer.lr"] for t in done) == sorted(GRID)
     again = next(t for t in trials if t.user_attrs.get("resumes") == 1)
-    assert again.user_attrs["run_dir"] == str(run_dir)  # the same run, continued
+    assert run_dir_of(sweep_dir, again) == run_dir  # the same run, continued
     assert len(read_metrics(run_dir)) == 10
     # the same numbers as a sweep that was never interrupted
     whole = new_sweep(tmp_path, *args, out="whole", sampler="grid", prune=False)
@@ -168,7 +179,8 @@ def test_sweep_dir_records_the_plan(tmp_path: Path) -> None:
     plan = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
     assert plan["params"] == {"train.epochs": "int(2,4)"}
     assert (plan["trials"], plan["metric"], plan["direction"]) == (3, "train_loss", "minimize")
-    assert plan["storage"] == str(sweep_dir / "study.journal")
+    assert plan["storage"] is None  # study.journal beside sweep.json
+    assert Plan.load(sweep_dir).storage_url() == str(sweep_dir / "study.journal")
     assert sweep_dir.parent == tmp_path / "out" / "sweeps" / "linear_regression"
 
 
@@ -177,7 +189,8 @@ def test_the_shipped_sweep_brings_b_close_to_the_data_s_b(tmp_path: Path) -> Non
     cfg = load_sweep_config(config, [], [], {"trials": 12})
     run_sweep(create_sweep(cfg, config, [], tmp_path))
     best = min((t for t in finished_in(tmp_path) if t.value is not None), key=lambda t: t.value)
-    b = read_metrics(Path(best.user_attrs["run_dir"]))[-1]["b"]
+    (sweep_dir,) = (tmp_path / "sweeps" / "linear_regression_sweep").iterdir()
+    b = read_metrics(run_dir_of(sweep_dir, best))[-1]["b"]
     data = linear(100, 5.0, 0)
     slope, intercept = np.polyfit(data.x, data.y, 1)  # the best b this noisy sample allows
     assert data.meta["b"] == 2
