@@ -38,6 +38,7 @@ class TrialRow:
     seconds: float | None
     finished: bool
     run_dir: str | None = None
+    note: str = ""  # why a trial failed or diverged
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,11 @@ def trials_table(title: str, keys: list[str], metric: str, rows: list[TrialRow])
 def trial_line(metric: str, row: TrialRow) -> str:
     """A finished trial as one plain line (for logs and pipes)."""
     params = ", ".join(f"{k}={show_param(v)}" for k, v in row.values.items())
-    return (
+    line = (
         f"trial {row.number} {row.state}: {params}, {metric} = {format_value(metric, row.metric)}"
         f", epochs {row.epochs if row.epochs is not None else '-'}, {row.seconds or 0.0:.2f}s"
     )
+    return f"{line} ({row.note})" if row.note else line
 
 
 class SweepConsole:

@@ -14,7 +14,7 @@ import os
 import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -32,7 +32,7 @@ from mgectl.errors import (
     TrainingInterruptedError,
     UserError,
 )
-from mgectl.train.evaluate import larger_is_better
+from mgectl.train.evaluate import larger_is_better, monitored_key
 from mgectl.train.events import EpochEnd, Event, Reporter, RunStart, StopRun
 from mgectl.train.rundir import new_stamped_dir, read_metrics, write_text_atomic
 from mgectl.train.setup import stored_config
@@ -120,7 +120,7 @@ def make_plan(
             "nothing to search: no --param and no sweep.params in the config",
             hint="e.g. --param 'optimizer.lr=loguniform(1e-4,1e-1)'",
         )
-    metric = sweep.metric or default_metric(cfg)
+    metric = sweep.metric or monitored_key(cfg.train.early_stopping, cfg.data.val_split > 0)
     direction = sweep.direction or ("maximize" if larger_is_better(metric) else "minimize")
     specs = sweep.specs()
     grid_size = _grid_size(specs) if sweep.sampler == "grid" else None
@@ -146,13 +146,6 @@ def make_plan(
 def _absolute(storage: str | None) -> str | None:
     """A journal path made absolute, so workers started elsewhere find it; URLs as they are."""
     return storage if storage is None or "://" in storage else str(Path(storage).resolve())
-
-
-def default_metric(cfg: ExperimentConfig) -> str:
-    """The metric a run monitors: early stopping's, else val_loss with a split, else train_loss."""
-    if cfg.train.early_stopping is not None:
-        return cfg.train.early_stopping.monitor
-    return "val_loss" if cfg.data.val_split > 0 else "train_loss"
 
 
 def _grid_size(specs: list[ParamSpec]) -> int:
@@ -273,6 +266,7 @@ class TrialReporter:
 
     def __init__(self, trial: Any, plan: Plan) -> None:
         self.trial, self.metric, self.prune, self.home = trial, plan.metric, plan.prune, plan.home
+        self.reason = ""  # why it stopped the run, if it did
 
     def __call__(self, event: Event) -> None:
         """Remember the run dir; report each epoch's metric; stop a hopeless trial."""
@@ -285,8 +279,8 @@ class TrialReporter:
         elif isinstance(event, EpochEnd):
             if self.metric not in event.record:
                 keys = ", ".join(k for k in event.record if k not in ("epoch", "seconds"))
-                reason = f"metric {self.metric!r} is not recorded; try one of {keys}"
-                raise StopRun("failed", reason)
+                self.reason = f"metric {self.metric!r} is not recorded; try one of {keys}"
+                raise StopRun("failed", self.reason)
             if not reported(int(event.record["epoch"]), event.epochs):
                 return
             self.report(event.record)
@@ -340,8 +334,10 @@ class Objective:
         for spec in plan.specs():
             set_key(raw, spec.key, suggest(trial, spec))
         raw["name"] = f"trial-{trial.number:03d}"
+        listener = TrialReporter(trial, plan)
         try:
-            result = self.train(trial, validate_config(raw, source=f"trial {trial.number}"))
+            cfg = validate_config(raw, source=f"trial {trial.number}")
+            result = self.train(trial, cfg, listener)
         except (TrainingInterruptedError, KeyboardInterrupt) as error:
             trial.set_user_attr("outcome", "interrupted")
             if isinstance(error, KeyboardInterrupt):
@@ -354,14 +350,14 @@ class Objective:
         if result.status == "pruned":
             raise optuna.TrialPruned()
         if result.status == "failed":
-            self.fail(trial, "failed", "stopped")
+            self.fail(trial, "failed", listener.reason)
         value = best_value(result.history, plan.metric, plan.direction)
         if value is None:
             self.fail(trial, "failed", f"no finite {plan.metric}")
         return value
 
-    def train(self, trial: Any, cfg: ExperimentConfig) -> Any:
-        """Train CFG quietly in the sweep dir, the pruner listening (or continue its run)."""
+    def train(self, trial: Any, cfg: ExperimentConfig, listener: TrialReporter) -> Any:
+        """Train CFG quietly in the sweep dir, LISTENER feeding the pruner (or continue its run)."""
         from rich.console import Console
 
         from mgectl.report.logging import log_reporters
@@ -373,13 +369,13 @@ class Objective:
             output_dir=self.sweep_dir,
             resume=self.sweep_dir / resume if resume else None,
             quiet=True,
-            reporters=[TrialReporter(trial, self.plan), *log_reporters(cfg), *self.reporters],
+            reporters=[listener, *log_reporters(cfg), *self.reporters],
             console=Console(quiet=True),
             plots=self.plan.plots,
         )
 
     @staticmethod
-    def fail(trial: Any, how: str, why: str) -> None:
+    def fail(trial: Any, how: str, why: str) -> NoReturn:
         """Record why TRIAL failed and raise TrialFailed."""
         trial.set_user_attr("outcome", how)
         trial.set_user_attr("error", why)

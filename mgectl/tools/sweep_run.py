@@ -36,7 +36,10 @@ def requeue_interrupted(plan: Plan, study: Any) -> int:
     redone = {t.user_attrs.get("resumes") for t in study.get_trials(deepcopy=False)}
     count = 0
     for trial in study.get_trials(deepcopy=False):
-        if trial.state == optuna.trial.TrialState.RUNNING:  # its process died: nobody runs it
+        # in the sweep's own journal a trial still running was left by a process that died;
+        # in a shared database it may be another machine's worker: leave it alone
+        stale = plan.storage is None and trial.state == optuna.trial.TrialState.RUNNING
+        if stale:
             study._storage.set_trial_user_attr(trial._trial_id, "outcome", "interrupted")
             study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
         elif outcome(trial) != "interrupted":
@@ -198,6 +201,7 @@ def trial_row(plan: Plan, trial: Any) -> TrialRow:
         seconds=seconds,
         finished=trial.state.is_finished(),
         run_dir=None if plan.run_dir(trial) is None else str(plan.run_dir(trial)),
+        note=trial.user_attrs.get("error", ""),
     )
 
 

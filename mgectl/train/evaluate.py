@@ -187,6 +187,13 @@ def larger_is_better(key: str) -> bool:
     return key.endswith(LARGER_IS_BETTER)
 
 
+def monitored_key(early_stopping: Any, has_val: bool) -> str:
+    """The metric a run watches for its best checkpoint: early stopping's, else a loss."""
+    if early_stopping is not None:
+        return early_stopping.monitor
+    return "val_loss" if has_val else "train_loss"
+
+
 class Monitor:
     """Tracks the best value of one metric and how many checks passed without improving."""
 

@@ -40,6 +40,7 @@ from mgectl.train.evaluate import (
     confusion_matrix,
     evaluate,
     fitted_curve,
+    monitored_key,
     per_class,
     predict_rows,
     region_grid,
@@ -113,9 +114,8 @@ class Loop:
             else self.forward_backward
         )
         stopping = cfg.train.early_stopping
-        default = "val_loss" if data.has_val else "train_loss"
         self.monitor = Monitor(
-            stopping.monitor if stopping else default, stopping.min_delta if stopping else 0.0
+            monitored_key(stopping, data.has_val), stopping.min_delta if stopping else 0.0
         )
         self.config = stored_config(cfg)
         self.history: list[dict[str, Any]] = []

@@ -203,3 +203,16 @@ def finished_in(root: Path) -> list[Any]:
     """The trials of the one sweep under ROOT."""
     (sweep_dir,) = (root / "sweeps" / "linear_regression_sweep").iterdir()
     return finished(sweep_dir)
+
+
+def test_a_metric_the_runs_do_not_record_fails_the_trial_with_the_reason(tmp_path: Path) -> None:
+    sweep_dir = new_sweep(
+        tmp_path, ["optimizer.lr=uniform(0.01,0.02)"], trials=1, metric="train_accuracy"
+    )
+    run_sweep(sweep_dir)
+    (trial,) = finished(sweep_dir)
+    assert outcome(trial) == "failed"
+    assert trial.user_attrs["error"] == (
+        "metric 'train_accuracy' is not recorded; try one of train_loss, w, b, lr"
+    )
+    assert len(read_metrics(run_dir_of(sweep_dir, trial))) == 1  # stopped after epoch 0
