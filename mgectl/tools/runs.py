@@ -1,15 +1,13 @@
 """Finding run directories and reading what each says about itself: state, epochs, best, time.
 
 A run's state comes from its state.json (written by the trainer at the start and the end of
-each session). A run without one (written before state.json existed) is "completed" when
-metrics.jsonl holds train.epochs epochs and "unfinished" otherwise: those files alone cannot
-tell an interrupted run from a diverged or a still running one.
-"""
+each session); "running" with nobody holding the run's lock (train.runlock) means the trainer
+was killed, and shows as "interrupted". A run without state.json (older runs) is "completed"
+when metrics.jsonl holds train.epochs epochs and "unfinished" otherwise: those files alone
+cannot tell an interrupted run from a diverged or a still running one."""
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import yaml
 
 from mgectl.errors import UserError
 from mgectl.train.rundir import RUN_MARKER, RunDir, is_run_dir, read_metrics, read_run_state
+from mgectl.train.runlock import holder
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,6 @@ def read_config(run: Path) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def process_alive(state: dict[str, Any]) -> bool:
-    """Whether the process a 'running' state.json names still lives (unknown elsewhere: True)."""
-    if state.get("host") not in (None, socket.gethostname()) or "pid" not in state:
-        return True
-    try:
-        os.kill(int(state["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def run_info(run: Path) -> RunInfo:
     """What RUN's files say about it."""
     run = Path(run)
@@ -89,8 +75,8 @@ def run_info(run: Path) -> RunInfo:
         derived = "completed" if epochs is not None and len(records) >= epochs else "unfinished"
         state = {"state": derived}
     status = state.get("state", "unfinished")
-    if status == "running" and not process_alive(state):
-        status = "interrupted"  # killed without a chance to say so
+    if status == "running" and holder(run) is None:
+        status = "interrupted"  # nobody holds its lock: the trainer was killed
     monitor = state.get("monitor") or {}
     seconds = state.get("seconds")
     if seconds is None and records:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -75,6 +76,7 @@ class Plan:
     storage: str | None  # an RDB URL or a journal file path; None: study.journal in home
     study: str
     plots: bool = False  # each trial's own loss/fit plots (mgectl train draws them again)
+    sweep_id: str = ""  # marks this sweep's trials in a study other sweeps may share
     home: Path = field(default=Path("."), compare=False)  # the sweep dir (not saved: movable)
 
     def specs(self) -> list[ParamSpec]:
@@ -85,9 +87,13 @@ class Plan:
         """Where the study lives."""
         return self.storage or str(self.home / JOURNAL_FILE)
 
+    def owns(self, trial: Any) -> bool:
+        """Whether this sweep ran TRIAL (a shared study also holds other sweeps' trials)."""
+        return trial.user_attrs.get("sweep") == self.sweep_id
+
     def run_dir(self, trial: Any) -> Path | None:
-        """The run directory of TRIAL (kept relative to the sweep dir), or None."""
-        relative = trial.user_attrs.get("run_dir")
+        """The run directory of this sweep's TRIAL (kept relative to the sweep dir), or None."""
+        relative = trial.user_attrs.get("run_dir") if self.owns(trial) else None
         return self.home / relative if relative else None
 
     def save(self) -> None:
@@ -139,6 +145,7 @@ def make_plan(
         seed=cfg.seed if sweep.seed is None else sweep.seed,
         storage=_absolute(sweep.storage),
         study=sweep.study or cfg.name,
+        sweep_id=uuid.uuid4().hex,
         home=sweep_dir,
     )
 
@@ -244,9 +251,9 @@ def outcome(trial: Any) -> str:
     return "running" if state == "RUNNING" else state.lower()
 
 
-def counts_as_done(trial: Any) -> bool:
-    """Whether a trial used up one of the plan's trials (an interrupted one is done again)."""
-    return trial.state.is_finished() and outcome(trial) != "interrupted"
+def counts_as_done(plan: Plan, trial: Any) -> bool:
+    """Whether TRIAL used up one of the plan's trials (an interrupted one is done again)."""
+    return plan.owns(trial) and trial.state.is_finished() and outcome(trial) != "interrupted"
 
 
 # ----------------------------------------------------------------------------- one trial
@@ -330,6 +337,7 @@ class Objective:
         """Train TRIAL's config and return its best value of the plan's metric."""
         optuna = require_optuna()
         plan = self.plan
+        trial.set_user_attr("sweep", plan.sweep_id)
         raw = json.loads(json.dumps(self.base))
         for spec in plan.specs():
             set_key(raw, spec.key, suggest(trial, spec))
@@ -363,7 +371,9 @@ class Objective:
         from mgectl.report.logging import log_reporters
         from mgectl.train.loop import train
 
-        resume = trial.user_attrs.get("resume_from")  # relative to the sweep dir
+        resume = trial.user_attrs.get("resume_from")  # relative to the sweep dir that set it
+        if trial.user_attrs.get("resume_sweep") != self.plan.sweep_id:
+            resume = None  # another sweep's worker (a shared study) starts the trial afresh
         return train(
             cfg,
             output_dir=self.sweep_dir,

@@ -36,6 +36,8 @@ def requeue_interrupted(plan: Plan, study: Any) -> int:
     redone = {t.user_attrs.get("resumes") for t in study.get_trials(deepcopy=False)}
     count = 0
     for trial in study.get_trials(deepcopy=False):
+        if not plan.owns(trial):
+            continue
         # in the sweep's own journal a trial still running was left by a process that died;
         # in a shared database it may be another machine's worker: leave it alone
         stale = plan.storage is None and trial.state == optuna.trial.TrialState.RUNNING
@@ -46,7 +48,7 @@ def requeue_interrupted(plan: Plan, study: Any) -> int:
             continue
         if trial.number in redone or not trial.params:
             continue
-        attrs = {"resumes": trial.number}
+        attrs = {"resumes": trial.number, "resume_sweep": plan.sweep_id}
         if trial.user_attrs.get("run_dir"):
             attrs["resume_from"] = trial.user_attrs["run_dir"]
         study.enqueue_trial(trial.params, user_attrs=attrs, skip_if_exists=False)
@@ -56,7 +58,7 @@ def requeue_interrupted(plan: Plan, study: Any) -> int:
 
 def remaining(plan: Plan, study: Any) -> int:
     """How many of the plan's trials are still to run."""
-    done = sum(counts_as_done(t) for t in study.get_trials(deepcopy=False))
+    done = sum(counts_as_done(plan, t) for t in study.get_trials(deepcopy=False))
     return max(0, plan.trials - done)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -463,7 +462,7 @@ class Loop:
         state["seconds"] = round(self.state["seconds"] + seconds, 3)
         state["monitor"] = self.monitor.state()
         state["device"] = self.state["device"]
-        state.update(pid=os.getpid(), host=socket.gethostname())
+        state["pid"] = os.getpid()
         write_run_state(run, state)
 
     def draw(self, run: RunDir) -> None:

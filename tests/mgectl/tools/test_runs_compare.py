@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from mgectl.errors import TrainingDivergedError, TrainingInterruptedError
 from mgectl.tools.compare import differing_keys, load_runs
 from mgectl.tools.runs import find_runs, run_info
 from mgectl.train.rundir import read_metrics
+from mgectl.train.runlock import RunLock
 
 LINEAR = REPO / "configs" / "linear_regression.yaml"
 
@@ -54,22 +53,16 @@ def test_runs_states_epochs_and_best(three_runs: dict[str, Path], tmp_path: Path
     assert find_runs(tmp_path, name="other") == []
 
 
-def test_a_running_state_whose_process_is_gone_is_interrupted(
-    three_runs: dict[str, Path],
-) -> None:
-    state_file = three_runs["completed"] / "state.json"
-    state = json.loads(state_file.read_text(encoding="utf-8"))
-    state_file.write_text(json.dumps({**state, "state": "running"}), encoding="utf-8")
-    assert run_info(three_runs["completed"]).state == "running"  # this very process
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    state["pid"] = int(gone.stdout)
-    state_file.write_text(json.dumps({**state, "state": "running"}), encoding="utf-8")
-    assert run_info(three_runs["completed"]).state == "interrupted"
+def test_running_means_someone_holds_the_run_lock(three_runs: dict[str, Path]) -> None:
+    run_dir = three_runs["completed"]
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    (run_dir / "state.json").write_text(json.dumps({**state, "state": "running"}), "utf-8")
+    lock = RunLock.acquire(run_dir)  # as the trainer holds it while it trains
+    try:
+        assert run_info(run_dir).state == "running"
+    finally:
+        lock.release()
+    assert run_info(run_dir).state == "interrupted"  # "running", but its trainer is gone
 
 
 def test_runs_without_state_json_fall_back_to_metrics(three_runs: dict[str, Path]) -> None:

@@ -216,3 +216,26 @@ def test_a_metric_the_runs_do_not_record_fails_the_trial_with_the_reason(tmp_pat
         "metric 'train_accuracy' is not recorded; try one of train_loss, w, b, lr"
     )
     assert len(read_metrics(run_dir_of(sweep_dir, trial))) == 1  # stopped after epoch 0
+
+
+def test_two_sweeps_share_one_study_through_a_journal_file(tmp_path: Path) -> None:
+    journal = tmp_path / "shared" / "study.journal"
+    journal.parent.mkdir()
+    param = ["optimizer.lr=loguniform(1e-3,2e-2)"]
+    flags = {"trials": 2, "storage": str(journal), "study": "shared", "prune": False}
+    first = new_sweep(tmp_path, param, "train.epochs=3", out="machine-a", **flags)
+    second = new_sweep(tmp_path, param, "train.epochs=3", out="machine-b", **flags)
+    run_sweep(first)
+    run_sweep(second)  # joins the study: its own two trials, after the first sweep's two
+    trials = finished(second)
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert [outcome(t) for t in trials] == ["completed"] * 4
+    for sweep_dir, numbers in ((first, [0, 1]), (second, [2, 3])):
+        plan = Plan.load(sweep_dir)
+        assert [t.number for t in trials if plan.owns(t)] == numbers
+        for trial in trials:
+            run_dir = plan.run_dir(trial)
+            assert (run_dir is not None) == plan.owns(trial)
+            if run_dir is not None:
+                assert run_dir.parent.name == f"trial-{trial.number:03d}"
+                assert len(read_metrics(run_dir)) == 3
