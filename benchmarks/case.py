@@ -13,11 +13,7 @@ Values = dict[str, np.ndarray]
 
 
 class UnavailableError(Exception):
-    """A framework cannot run here (not installed, no GPU); `fatal` marks an unexpected absence."""
-
-    def __init__(self, message: str, fatal: bool = False) -> None:
-        super().__init__(message)
-        self.fatal = fatal
+    """A framework cannot run here (torch not installed, no GPU): the pair is skipped."""
 
 
 def no_sync() -> None:

@@ -124,7 +124,7 @@ def measure(
         result.update(summarise(workload, data, time_case(case, workload, quick)))
         result["status"] = OK
     except UnavailableError as exc:
-        result.update(status=ERROR if exc.fatal else SKIPPED, message=str(exc))
+        result.update(status=SKIPPED, message=str(exc))
     except Exception as exc:  # report, never crash: the parent keeps going
         traceback.print_exc()
         result["message"] = f"{stage} raised {type(exc).__name__}: {exc}"

@@ -32,13 +32,3 @@ def resolve_dtype(dtype: object) -> np.dtype:
     if result.kind not in "biuf":
         raise TypeError(f"unsupported dtype {result.name!r}: use a bool, integer or float dtype")
     return result
-
-
-def is_float(dtype: np.dtype) -> bool:
-    """Whether tensors of this dtype can carry gradients."""
-    return dtype.kind == "f"
-
-
-def float_result(dtype: np.dtype) -> np.dtype:
-    """Dtype of a float-valued op (exp, division, mean) applied to `dtype`: ints become float32."""
-    return dtype if dtype.kind == "f" else float32

@@ -37,7 +37,6 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        self._track_running_stats_saved = track_running_stats
         self.freeze = freeze
         if freeze and not track_running_stats:
             raise AssertionError("track_running_stats must be initilized to True if freeze is True")

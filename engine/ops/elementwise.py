@@ -2,7 +2,7 @@
 
 Kernels receive the array namespace `xp` of their device first and never import NumPy
 for math, so the same code runs on CuPy. Broadcast gradients are reduced to input
-shapes by the engine (`core.op.unbroadcast`), so VJPs may return broadcast shapes.
+shapes by the engine (`core.tape.unbroadcast`), so VJPs may return broadcast shapes.
 """
 
 from __future__ import annotations
