@@ -296,10 +296,45 @@ def _array(node: dict, npz: Any) -> np.ndarray:
     name = node.get("a")
     if not isinstance(name, str) or name not in npz.files:
         raise _BrokenError(f"array {name!r} named in the manifest is missing")
+    _check_header(npz.zip, f"{name}.npy")
     array = npz[name]
     if not isinstance(array, np.ndarray):
         raise _BrokenError(f"member {name} is not a .npy array")
     return array
+
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_header(archive: zipfile.ZipFile, member: str) -> None:
+    """Refuse a member whose .npy header promises more bytes than it holds, before allocating.
+
+    NumPy allocates the array its header describes and only then reads; a crafted 1 KB file
+    could ask for terabytes. save() stores members uncompressed, so their sizes are exact.
+    """
+    info = archive.getinfo(member)
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise _BrokenError(f"member {member} is compressed; save() never writes that")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        reader = _HEADER_READERS.get(version)
+        if reader is None:
+            raise _BrokenError(f"member {member} has .npy format version {version}")
+        shape, _, dtype = reader(f)
+        body = info.file_size - f.tell()
+    if dtype.hasobject:
+        raise _BrokenError(f"member {member} holds Python objects (they need pickle)")
+    count = 1
+    for size in shape:
+        count *= size
+    if count * dtype.itemsize != body:
+        raise _BrokenError(
+            f"member {member} claims shape {shape} of {dtype} ({count * dtype.itemsize} bytes) "
+            f"but holds {body} bytes"
+        )
 
 
 __all__ = ["load", "save"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any
 
 import typer
@@ -35,7 +36,11 @@ class ErrorBoundaryGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:
         """Run the chosen verb; print known errors as one line and exit, re-raise with --debug."""
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not ctx.meta.get(DEBUG_KEY):
+                    # NaN/inf are reported once, by name (never a source line above the error)
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # Typer's own exits and usage errors already print and choose their code
         except UserError as error:

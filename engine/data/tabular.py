@@ -111,11 +111,20 @@ def _convert_labels(
         label_dtype == "auto" and (task == "classification" or integer_storage)
     )
     if not want_int:
+        bad = first_unusable(values)
+        if bad is not None:
+            i = bad[0]
+            raise DataFileError(f"{where(i)}: {float(values[i])!r} is not a finite float32 number")
         return values.astype(np.float32), None
     bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**31 - 1)
     if bad.any():
         i = int(np.argmax(bad))
         raise DataFileError(f"{where(i)}: {float(values[i])!r} is not an integer class label")
+    if (values < 0).any():
+        i = int(np.argmax(values < 0))
+        raise DataFileError(
+            f"{where(i)}: {int(values[i])} is a negative class label (classes are 0, 1, ...)"
+        )
     return values.astype(np.int32), None
 
 
@@ -199,18 +208,41 @@ def _has_header(rows: list[tuple[int, list[str]]]) -> bool:
     return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def first_unusable(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN, inf or float32-overflowing value of VALUES, else None.
+
+    Training data must be finite float32: a NaN row would only surface later as a NaN loss.
+    """
+    if values.dtype.kind not in "fc":
+        return None
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
 def _parse_features(
     cells: np.ndarray, lines: np.ndarray, names: list[str], cols: list[int], path: Path
 ) -> np.ndarray:
     block = cells[:, cols]
     try:
-        return block.astype(np.float64)
+        values = block.astype(np.float64)
     except ValueError:
         ok = _number_mask(block)
         row, k = np.argwhere(~ok)[0]
         raise DataFileError(
             f"{path}, line {lines[row]}, column {names[cols[k]]!r}: {_describe(block[row, k])}"
         ) from None
+    bad = first_unusable(values)
+    if bad is not None:
+        row, k = bad
+        raise DataFileError(
+            f"{path}, line {lines[row]}, column {names[cols[k]]!r}: {block[row, k]!r} is not "
+            "a finite float32 number"
+        )
+    return values
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,6 +296,11 @@ def read_csv(
             raise DataFileError(f"{path}, line {line}: has {len(cells)} fields, expected {width}")
     cells = np.array([cells for _, cells in rows], dtype=str)
     lines = np.array([line for line, _ in rows])
+    if not cells[:, -1].any() and (not use_header or names[-1] == f"col{width - 1}"):
+        raise DataFileError(
+            f"{path}: the last column ({width}) has no name and is empty in every row "
+            "(a trailing comma?)"
+        )
     return CsvRows(path, names, use_header, cells, lines)
 
 
@@ -409,6 +446,14 @@ def load_npz(
         x = x.reshape(-1, 1)
     if x.ndim != 2:
         raise DataFileError(f"{path}: array {features!r} must be 1-D or 2-D, got shape {x.shape}")
+    if len(x) == 0:
+        raise DataFileError(f"{path}: array {features!r} is empty (0 rows)")
+    bad = first_unusable(x)
+    if bad is not None:
+        raise DataFileError(
+            f"{path}, array {features!r}, row {bad[0]}, column {bad[1]}: {x[bad]!r} is not a "
+            "finite float32 number"
+        )
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw.reshape(-1)
     if raw.ndim != 1 or len(raw) != len(x):
@@ -465,4 +510,12 @@ def _numeric(x: np.ndarray, path: Path, name: str) -> np.ndarray:
 def load_npz_features(path: PathType, features: str = "x") -> np.ndarray:
     """The numeric array ``features`` of an .npz file, any shape, no label needed (prediction)."""
     path = Path(path)
-    return _numeric(_read_npz(path, (features,))[features], path, features)
+    x = _numeric(_read_npz(path, (features,))[features], path, features)
+    bad = first_unusable(x)
+    if bad is not None:
+        where = ", ".join(str(i) for i in bad)
+        raise DataFileError(
+            f"{path}, array {features!r}, row {bad[0]} (index {where}): {x[bad]!r} is not a "
+            "finite float32 number"
+        )
+    return x

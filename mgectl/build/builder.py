@@ -9,6 +9,7 @@ from typing import Any
 import engine.module as M
 import engine.optimizer as optim
 from engine.optimizer.lr_scheduler import LRScheduler
+from mgectl.build import memory
 from mgectl.build.data import PreparedData, prepare
 from mgectl.build.losses import LOSSES, LossFn, head_width
 from mgectl.build.models import MODELS, InputShape, model_layout
@@ -114,6 +115,7 @@ def build(cfg: Any) -> Built:
     """
     data = build_dataset(cfg)
     outputs = head_width(cfg.loss.type, data.num_classes)
+    memory.check_model(cfg.model, data.shape.features, outputs)
     model = build_model(cfg.model, data.shape, outputs)
     optimizer = build_optimizer(cfg.optimizer, model)
     scheduler = build_scheduler(cfg.optimizer.scheduler, optimizer)

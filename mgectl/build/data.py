@@ -227,12 +227,35 @@ def _class_count(y: np.ndarray, class_names: list[str] | None, task: str) -> int
     """How many classes a classification label column has (names, else the largest id + 1)."""
     if task != "classification":
         return None
-    return len(class_names) if class_names else int(y.max()) + 1
+    classes = len(class_names) if class_names else int(y.max()) + 1
+    check_classes(y, classes, "data.path")
+    return classes
 
 
 def _labels(y: np.ndarray, task: str) -> np.ndarray:
     """Class indices as int32 for classification, float32 targets for regression."""
     return np.asarray(y).astype(np.int32 if task == "classification" else np.float32)
+
+
+def check_classes(y: np.ndarray, classes: int, where: str) -> None:
+    """Refuse labels a classifier cannot learn from: one class, or ids far beyond the rows.
+
+    Class ids are 0..classes-1 and the model gets one output per id: an id of 2e9 in a file
+    of 100 rows is a mistake that would allocate a 2e9-wide head.
+    """
+    present = np.unique(y)
+    if len(present) < 2:
+        raise UserError(
+            f"{where}: every label is {present[0] if len(present) else '?'}; a classifier "
+            "needs at least two classes",
+            hint="check the label column (data.label), or use task: regression",
+        )
+    if classes > max(len(y), 2):
+        raise UserError(
+            f"{where}: class id {int(y.max())} is far beyond the {len(y)} rows (class ids are "
+            f"0, 1, ..., one output each)",
+            hint="number the classes 0..K-1, or give class names as text labels",
+        )
 
 
 def split_indices(

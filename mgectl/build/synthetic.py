@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mgectl.build.memory import check_generated_data
 from mgectl.config.messages import did_you_mean
 from mgectl.errors import UserError
 
@@ -49,6 +50,9 @@ def generate(
 
 def generate_from_config(data: SyntheticDataConfig) -> SyntheticData:
     """Run the generator a validated ``data:`` section names, with its n, noise, seed, params."""
+    if data.n is not None and data.n > 1000:  # measure one sample before asking for many
+        sample = generate(data.generator, n=2, noise=data.noise, seed=data.seed, params=data.params)
+        check_generated_data(data, int(sample.x[0].size))
     return generate(data.generator, n=data.n, noise=data.noise, seed=data.seed, params=data.params)
 
 

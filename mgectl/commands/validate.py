@@ -24,7 +24,8 @@ def validate(
 ) -> None:
     """Check configs without training: print 'CONFIG: ok' and a summary, or every problem."""
     from mgectl.config.experiment import CONFIG_HINT, load_config, summary
-    from mgectl.errors import ConfigError
+    from mgectl.errors import ConfigError, UserError
+    from mgectl.train.setup import preflight
 
     problems: list[str] = []
     for path in configs:
@@ -32,6 +33,11 @@ def validate(
             cfg = load_config(path, overrides or [])
         except ConfigError as error:
             problems.extend(error.lines())
+            continue
+        try:
+            preflight(cfg)  # what train checks before its first step: data, device, memory
+        except UserError as error:
+            problems.extend(f"{path}: {line}" for line in error.lines())
             continue
         typer.echo(f"{path}: ok")
         typer.echo(f"  {summary(cfg)}")

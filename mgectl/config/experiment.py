@@ -20,7 +20,7 @@ from mgectl.config.optimizers import (
     StepSchedulerConfig,
     default_optimizer,
 )
-from mgectl.config.overrides import apply_overrides
+from mgectl.config.overrides import apply_overrides, override_sources
 from mgectl.config.sections import (
     AnyLossConfig,
     CNNModelConfig,
@@ -78,6 +78,7 @@ __all__ = [
 ]
 
 KIND_KEYS = ("type", "generator", "path")
+NAME_MAX = 100  # a directory name with room for the run id, on any file system
 CONFIG_HINT = "`mgectl schema` lists every key, its type and default"
 
 
@@ -88,7 +89,7 @@ class ExperimentConfig(Section):
     """One experiment: data, model, loss, optimizer, training loop and output."""
 
     name: str = Field("experiment", min_length=1, description="run name; default: file stem")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="seeds weights, shuffling and the split")
     device: str = Field("xpux", description=DEVICE_NAMES)
     data: DataConfig
     model: ModelConfig
@@ -112,6 +113,10 @@ class ExperimentConfig(Section):
     def _safe_name(cls, value: str) -> str:
         if "/" in value or "\\" in value or value in (".", ".."):
             raise ValueError("must be a plain name; it becomes a directory under output.root")
+        if not value.isprintable():
+            raise ValueError("must not hold control characters (NUL, newline, tab, ...)")
+        if len(value) > NAME_MAX:
+            raise ValueError(f"must be at most {NAME_MAX} characters (got {len(value)})")
         return value
 
     @property
@@ -217,7 +222,9 @@ def _schedule_problems(cfg: ExperimentConfig) -> list[tuple[str, str]]:
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """Read a YAML experiment file, apply ``--set`` overrides and validate; ConfigError if bad."""
     path = Path(path)
-    return validate_config(raw_config(path, overrides), source=str(path), base_dir=path.parent)
+    raw = raw_config(path, overrides)
+    sources = override_sources(list(overrides))
+    return validate_config(raw, source=str(path), base_dir=path.parent, overrides=sources)
 
 
 def raw_config(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
@@ -229,14 +236,20 @@ def raw_config(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[
 
 
 def validate_config(
-    raw: dict[str, Any], source: str = "<config>", base_dir: Path | None = None
+    raw: dict[str, Any],
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    overrides: dict[tuple[str, ...], str] | None = None,
 ) -> ExperimentConfig:
-    """Validate an already-parsed config dict; every problem is reported in one ConfigError."""
+    """Validate an already-parsed config dict; every problem is reported in one ConfigError.
+
+    OVERRIDES (override_sources) lets a problem in a --set key name the option, not SOURCE.
+    """
     context = {"base_dir": base_dir} if base_dir is not None else None
     try:
         return ExperimentConfig.model_validate(raw, context=context)
     except ValidationError as error:
-        problems = format_validation_error(error, source, raw, ExperimentConfig)
+        problems = format_validation_error(error, source, raw, ExperimentConfig, overrides)
         raise ConfigError(problems, hint=CONFIG_HINT) from None
 
 

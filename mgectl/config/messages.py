@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -33,12 +34,21 @@ BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 def format_validation_error(
-    error: ValidationError, source: str, raw: dict[str, Any], root: type[BaseModel]
+    error: ValidationError,
+    source: str,
+    raw: dict[str, Any],
+    root: type[BaseModel],
+    overrides: dict[tuple[str, ...], str] | None = None,
 ) -> list[str]:
-    """One line per problem in ERROR, naming SOURCE and the dotted key as written in RAW."""
+    """One line per problem in ERROR, naming SOURCE and the dotted key as written in RAW.
+
+    OVERRIDES maps the key paths that --set options wrote to the option as typed: a problem
+    at (or inside, or above) such a key names the option instead of SOURCE.
+    """
     lines: list[str] = []
     for item in error.errors(include_url=False):
-        for line in _format_item(item, source, raw, root):
+        where = _source_of(tuple(item["loc"]), raw, source, overrides or {})
+        for line in _format_item(item, where, raw, root):
             if line not in lines:
                 lines.append(line)
     return lines
@@ -77,6 +87,19 @@ def _format_item(
         tags = union_tags(root, loc)
         reason += f"; one of {', '.join(repr(tag) for tag in tags)}" if tags else ""
     return [_line(source, path, reason)]
+
+
+def _source_of(
+    loc: tuple[Any, ...], raw: Any, source: str, overrides: dict[tuple[str, ...], str]
+) -> str:
+    """The --set option that wrote the key at LOC (the most specific one), else SOURCE."""
+    path = tuple(str(part) for part in input_path(loc, raw))
+    best: tuple[str, ...] | None = None
+    for keys in overrides:
+        inside = path[: len(keys)] == keys or keys[: len(path)] == path
+        if inside and path and (best is None or len(keys) > len(best)):
+            best = keys
+    return overrides[best] if best is not None else source
 
 
 def _reason(kind: str, item: dict[str, Any], ctx: dict[str, Any]) -> str:
@@ -141,6 +164,11 @@ def input_path(loc: tuple[Any, ...], raw: Any, keep_unwritten_last: bool = True)
     return tuple(kept)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 6, 6, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+
+
 def show_value(value: Any, limit: int = 60) -> str:
     """Show a bad value the way it would look in YAML-ish text, shortened if long."""
     if value is None:
@@ -148,7 +176,7 @@ def show_value(value: Any, limit: int = 60) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     else:
-        text = repr(value)
+        text = _SHORT.repr(value)  # bounded: never the repr of a whole expanded structure
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -33,7 +33,7 @@ DEFAULT_LR = 0.01  # SGD, Adam and AdamW require lr; a config need not give one
 # pydantic constraints per hyper-parameter name, whichever optimizer takes it
 RANGES: dict[str, dict[str, Any]] = {
     "lr": {"gt": 0.0, "description": "learning rate"},
-    "momentum": {"ge": 0.0},
+    "momentum": {"ge": 0.0, "lt": 1.0},
     "weight_decay": {"ge": 0.0, "description": "L2 penalty"},
     "eps": {"gt": 0.0},
     "alpha": {"ge": 0.0, "lt": 1.0},

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from mgectl.config.yamlio import load_bounded
 from mgectl.errors import UserError
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -23,7 +24,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not KEY_PATTERN.match(key):
         raise UserError(f"--set {text!r}: {key!r} is not a dotted key like optimizer.lr", SET_HINT)
     try:
-        value = yaml.safe_load(raw_value)
+        value = load_bounded(raw_value)
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or str(error)
         raise UserError(
@@ -31,6 +32,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
             hint="quote the whole option for the shell, e.g. --set 'model.hidden=[64, 64]'",
         ) from None
     return key.split("."), value
+
+
+def override_sources(overrides: list[str] | tuple[str, ...]) -> dict[tuple[str, ...], str]:
+    """Dotted key path -> "--set KEY=VALUE" as typed, so errors blame the flag, not the file."""
+    found = {}
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        if KEY_PATTERN.match(key):
+            found[tuple(key.split("."))] = f"--set {text}"
+    return found
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -31,13 +31,24 @@ from mgectl.config.names import (
     Task,
 )
 
-PositiveInt = Annotated[int, Field(ge=1)]
+PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, never silently ignored."""
+    """Base of every config section: unknown keys are errors, never silently ignored.
 
-    model_config = ConfigDict(extra="forbid")
+    No float of a config may be NaN or infinite (.nan, .inf in YAML): none has a meaning.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+Float32 = Annotated[
+    float,
+    Field(ge=-FLOAT32_MAX, le=FLOAT32_MAX, description="a float32 value"),
+]
+MAX_COUNT = 2**31 - 1  # epochs, sizes, widths: beyond any run, and still a C int
 
 
 def cross_field_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
@@ -91,9 +102,13 @@ class SyntheticDataConfig(Section):
     """Data drawn from one of engine.data.synthetic's generators."""
 
     generator: Literal[tuple(GENERATORS)]  # type: ignore[valid-type]
-    n: int | None = Field(None, ge=1, description="number of samples (generator default if null)")
+    n: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="number of samples (generator default if null)"
+    )
     noise: float | None = Field(None, ge=0.0, description="noise level (generator default)")
-    seed: int | None = Field(None, description="generator seed; null means the experiment seed")
+    seed: int | None = Field(
+        None, ge=0, lt=2**63, description="generator seed; null means the experiment seed"
+    )
     params: dict[str, Any] = Field(
         default_factory=dict, description="extra keyword arguments for the generator"
     )
@@ -237,8 +252,8 @@ class LinearModelConfig(Section):
     """The tutorial's scalar model y = w * x + b."""
 
     type: Literal["linear"]
-    init_w: float = 0.0
-    init_b: float = 0.0
+    init_w: Float32 = 0.0
+    init_b: Float32 = 0.0
 
 
 class MLPModelConfig(Section):
@@ -409,7 +424,7 @@ class EarlyStoppingConfig(Section):
 class TrainConfig(Section):
     """The training loop; every *_every counts epochs."""
 
-    epochs: int = Field(10, ge=1)
+    epochs: int = Field(10, ge=1, le=MAX_COUNT)
     batch_size: int | Literal["full"] = Field(32, description="an integer >= 1 or 'full'")
     shuffle: bool = True
     log_every: int = Field(1, ge=1, description="epochs between log lines")

@@ -12,27 +12,99 @@ from mgectl.errors import ConfigError
 SECTIONS_HINT = "a mapping of sections such as data:, model:, optimizer:, train:"
 
 
+# Bounds that keep any file cheap to accept or refuse: aliases may repeat a value, but an
+# "alias bomb" (each alias doubling the last) would expand to billions of values.
+MAX_VALUES = 100_000  # values after expanding aliases
+MAX_DEPTH = 64  # nesting of mappings and lists
+MAX_INT_DIGITS = 40
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
 
 
+def _error(problem: str, mark: Any) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, mark)
+
+
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
     seen: set[Any] = set()
-    for key_node, _ in node.value:
+    for key_node, _ in node.value:  # the keys written here; merged (<<:) ones may be overridden
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            kind = type(key).__name__
+            raise _error(f"a mapping key must be a plain name, not a {kind}", key_node.start_mark)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise _error(f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    return loader.construct_mapping(node, deep=deep)  # flattens <<: merges, later keys win
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    digits = sum(ch.isalnum() for ch in str(node.value))
+    if digits > MAX_INT_DIGITS:
+        raise _error(f"an integer of {digits} digits is far too large", node.start_mark)
+    return loader.construct_yaml_int(node)
 
 
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,  # type: ignore[arg-type]
 )
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a document that expands to more than MAX_VALUES values or nests too deeply.
+
+    Counted on the composed node graph, where an alias is a shared node: each node's expanded
+    size is computed once, so even a bomb is measured in time linear in its text.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise _error(f"values nest more than {MAX_DEPTH} levels deep", node.start_mark)
+        children = _children(node)
+        if done or not children:
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_VALUES:
+                raise _error(
+                    f"aliases expand this to more than {MAX_VALUES} values", node.start_mark
+                )
+            sizes[id(node)] = size
+            continue
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def load_bounded(text: str) -> Any:
+    """yaml.safe_load with strict keys and bounded size and depth; raises yaml.YAMLError."""
+    loader = _StrictLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise _error(f"values nest more than {MAX_DEPTH} levels deep", None) from None
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def yaml_error_line(source: str, error: yaml.YAMLError) -> str:
@@ -49,7 +121,7 @@ def yaml_error_line(source: str, error: yaml.YAMLError) -> str:
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text strictly; raise ConfigError naming SOURCE, line and column."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        return load_bounded(text)
     except yaml.YAMLError as error:
         raise ConfigError([yaml_error_line(source, error)]) from None
 

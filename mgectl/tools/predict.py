@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,19 @@ def score(result: Predictions, inputs: Inputs, meta: dict[str, Any], path: Path)
     return found
 
 
+def check_out(out: Path, data: Path, checkpoint: Path) -> None:
+    """Refuse an --out that would overwrite the input data or the checkpoint, or is a folder."""
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory; give a file name such as predictions.csv")
+    for other, what in ((data, "--data file"), (checkpoint, "checkpoint")):
+        same = out.exists() and other.exists() and os.path.samefile(out, other)
+        if same or out.resolve() == other.resolve():
+            raise UserError(
+                f"--out {out}: is the {what}; writing predictions would overwrite it",
+                hint="write them to another file, e.g. --out predictions.csv",
+            )
+
+
 def write_csv(result: Predictions, out: Path) -> None:
     """Predictions as CSV: the input's other columns, prediction[,probability,p_<class>...]."""
     header = [*result.kept, "prediction"]
@@ -299,10 +313,21 @@ def predict(
 
     console = console or Console(highlight=False)
     checkpoint = find_checkpoint(Path(source), ("best", "last"))
+    if out is not None:
+        check_out(Path(out), Path(data), checkpoint)
     saved = load_checkpoint(checkpoint)
     model = load_model(saved)
     inputs = read_inputs(Path(data), saved["data"])
-    result = interpret(run_model(model, model_inputs(inputs.x, saved["data"])), saved)
+    with np.errstate(all="ignore"):  # a non-finite output is reported below, by row
+        outputs = run_model(model, model_inputs(inputs.x, saved["data"]))
+    finite = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise UserError(
+            f"--data {data}: row {row + 1}: the model's output is not finite (a value is "
+            "missing, infinite or far outside what the model was trained on)"
+        )
+    result = interpret(outputs, saved)
     result.kept = inputs.kept
     result.metrics = score(result, inputs, saved["data"], Path(data))
     if out is not None:

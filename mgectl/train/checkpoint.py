@@ -8,6 +8,7 @@ from typing import Any
 import engine.random
 from engine import serialization
 from mgectl.errors import ConfigError, UserError
+from mgectl.train.checkpoint_schema import DamagedError, check_checkpoint
 
 FORMAT = "mgectl-run"
 VERSION = 1
@@ -68,6 +69,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise UserError(f"{path}: checkpoint is missing {', '.join(missing)}", hint=hint)
+    try:
+        check_checkpoint(state)
+    except DamagedError as damage:
+        raise UserError(f"{path}: checkpoint damaged: {damage}", hint=hint) from None
     return state
 
 
@@ -112,7 +117,7 @@ def check_same_experiment(saved: dict[str, Any], current: dict[str, Any], source
 def config_from_checkpoint(source: Path, overrides: list[str]) -> Any:
     """The config a run was trained with (from its last checkpoint), with --set overrides."""
     from mgectl.config.experiment import validate_config
-    from mgectl.config.overrides import apply_overrides
+    from mgectl.config.overrides import apply_overrides, override_sources
     from mgectl.train.rundir import find_checkpoint, run_of_checkpoint
 
     path = find_checkpoint(Path(source), ("last",))
@@ -121,4 +126,5 @@ def config_from_checkpoint(source: Path, overrides: list[str]) -> Any:
         # a checkpoint kept elsewhere (or a stranger's) does not choose where files are written
         raw.pop("output", None)
     raw = apply_overrides(raw, overrides)
-    return validate_config(raw, source=f"{path} (the run's config)")
+    sources = override_sources(overrides)
+    return validate_config(raw, source=f"{path} (the run's config)", overrides=sources)

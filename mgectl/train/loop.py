@@ -142,6 +142,7 @@ class Loop:
             )
         except (KeyError, ValueError, TypeError) as error:
             raise UserError(f"checkpoint does not fit the model: {error}") from None
+        self.check_buffer_shapes(saved["optimizer"]["state"])
         progress = saved["progress"]
         self.epoch, self.steps_done = int(progress["epoch"]), int(progress["step"])
         self.stopped_early = bool(progress["stopped_early"])
@@ -154,6 +155,18 @@ class Loop:
             sampler.load_state_dict(saved["sampler"])
         engine.random.set_state(saved["rng"])
         self.history = list(saved.get("history", []))  # setup.resume_point reads it back
+
+    def check_buffer_shapes(self, state: dict[Any, dict[str, Any]]) -> None:
+        """Refuse optimizer buffers whose shapes are not their parameters' (a crafted file)."""
+        params = [p for _, p in self.named]
+        for index, buffers in state.items():
+            shape = tuple(params[int(index)].shape)
+            for name, value in buffers.items():
+                if hasattr(value, "shape") and value.shape not in (shape, ()):
+                    raise UserError(
+                        f"checkpoint does not fit the model: optimizer.state.{index}.{name} has "
+                        f"shape {tuple(value.shape)}, its parameter {shape}"
+                    )
 
     def progress(self) -> dict[str, Any]:
         """Where the run stands, for checkpoints."""

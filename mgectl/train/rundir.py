@@ -57,9 +57,43 @@ class RunDir:
 
 def new_run_dir(root: Path, name: str) -> RunDir:
     """Create ``root/name/<YYYYmmdd-HHMMSS>-<NN>``; the counter makes same-second runs unique."""
-    run = RunDir(new_stamped_dir(Path(root) / name))
-    run.checkpoints.mkdir()
+    check_output_root(Path(root))
+    try:
+        run = RunDir(new_stamped_dir(Path(root) / name))
+        run.checkpoints.mkdir()
+    except OSError as error:
+        raise UserError(
+            f"output.root: cannot create a run directory under {root}: {error.strerror or error}"
+        ) from None
     return run
+
+
+def check_output_root(root: Path) -> None:
+    """Refuse an output root that is a file, lies under one, or cannot be written to.
+
+    Nothing is created: the nearest folder that exists gets a temporary folder made and
+    removed in it, which is the one test that also holds for root and read-only mounts.
+    """
+    import tempfile
+
+    text = str(root)
+    if "\0" in text:
+        raise UserError(f"output.root: {text!r} holds a NUL character")
+    existing = Path(root)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            f"output.root: {existing} is a file, so {root} cannot be a folder of runs",
+            hint="set output.root (or -o) to a folder",
+        )
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".mgectl-", dir=existing))
+    except OSError as error:
+        raise UserError(
+            f"output.root: cannot write under {existing}: {error.strerror or error}",
+            hint="set output.root (or -o) to a folder you can write to",
+        ) from None
 
 
 def new_stamped_dir(parent: Path) -> Path:

@@ -73,6 +73,22 @@ def history_until(checkpoint: Path, epochs: int) -> list[dict[str, Any]]:
     return [r for r in records if isinstance(r.get("epoch"), int) and r["epoch"] < epochs]
 
 
+def preflight(cfg: Any, output_dir: Path | None = None) -> None:
+    """Every check train makes before its first step, without training or writing anything.
+
+    `mgectl validate` runs it so both commands give the same verdict: the device exists,
+    the output root can hold runs, the data loads (columns, classes, finite values), the
+    model and optimizer build within this machine's memory.
+    """
+    from mgectl.build.builder import build
+    from mgectl.train.device import on_device
+    from mgectl.train.rundir import check_output_root
+
+    check_output_root(Path(output_dir or cfg.output.root))
+    with on_device(cfg.device):
+        build(cfg)
+
+
 def open_run(
     world: World,
     cfg: Any,
