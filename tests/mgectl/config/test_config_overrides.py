@@ -128,11 +128,12 @@ def test_cli_set_values_show_in_the_printed_config(cli: Callable, write_config: 
     assert printed["device"] == "cpu0"
 
 
-def test_cli_set_error_is_reported_against_the_file(cli: Callable, write_config: Callable) -> None:
-    path = write_config(MINIMAL)
+def test_cli_set_error_is_blamed_on_the_option(cli: Callable, write_config: Callable) -> None:
+    path = write_config(MINIMAL + "train:\n  epochs: 0\n")
     result = cli("validate", str(path), "--set", "optimizer.lr=-1", "--set", "optimizer.lrr=1")
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[:2] == [
-        f"error: {path}: optimizer.lr: must be > 0 (got -1)",
-        f"error: {path}: optimizer: unknown key 'lrr'; did you mean 'lr'?",
+    assert result.stderr.splitlines()[:3] == [
+        "error: --set optimizer.lr=-1: optimizer.lr: must be > 0 (got -1)",
+        "error: --set optimizer.lrr=1: optimizer: unknown key 'lrr'; did you mean 'lr'?",
+        f"error: {path}: train.epochs: must be >= 1 (got 0)",
     ]
