@@ -278,13 +278,13 @@ data("csv-trailing-empty-column", "x1,x2,y,\n" + "\n".join(r + "," for r in GOOD
 data("csv-empty", "", 2, "empty")
 data("csv-header-only", "x1,x2,y\n", 2, "no data rows")
 data("csv-ragged", csv_rows((4, "1.0,0")), 2, "line 6")
-data("csv-text-feature", csv_rows((4, "abc,1.0,0")), 2, "line 6")
+data("csv-text-feature-is-categorical", csv_rows((4, "abc,1.0,0")), 0, "completed")
 data("csv-empty-cell", csv_rows((4, ",1.0,0")), 2, "line 6")
 data("csv-not-utf8", b"x1,x2,y\n\xff\xfe,1,0\n", 2, "UTF-8")
 data("csv-binary", b"\x00" * 64, 2, "d.csv")
 data("csv-unknown-label", csv_rows(), 2, "unknown column",
      conf=CSV_CONFIG.replace("label: y", "label: target"))  # fmt: skip
-data("csv-one-row", "x1,x2,y\n1.0,2.0,0\n", 2, "d.csv")
+data("csv-one-row", "x1,x2,y\n1.0,2.0,0\n", 2, "at least two classes")
 data("csv-unknown-extension", csv_rows(), 2, "data.path", name="d.txt")
 
 
