@@ -80,12 +80,14 @@ def preflight(cfg: Any, output_dir: Path | None = None) -> None:
     the output root can hold runs, the data loads (columns, classes, finite values), the
     model and optimizer build within this machine's memory.
     """
+    from engine.core.device import default_device
     from mgectl.build.builder import build
-    from mgectl.train.device import on_device
+    from mgectl.train.device import resolve_device
     from mgectl.train.rundir import check_output_root
 
     check_output_root(Path(output_dir or cfg.output.root))
-    with on_device(cfg.device):
+    resolve_device(cfg.device)  # a missing GPU is one clear line, as train says it
+    with default_device(cfg.device):
         build(cfg)
 
 
