@@ -2,13 +2,17 @@
 
 from typing import Any
 
-from .grad_manager import GradManager
+from .function import Function
+from .grad_manager import GradManager, GradManagerGroup
 
 __all__ = [
+    "Function",
     "GradCheckResult",
     "GradManager",
+    "GradManagerGroup",
     "check_grad",
     "check_parameters",
+    "check_gradgrad",
     "check_primitive",
 ]
 
@@ -19,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from . import check
 
         return getattr(check, name)
+    if name == "check_gradgrad":
+        from .gradgrad import check_gradgrad
+
+        return check_gradgrad
     raise AttributeError(f"module 'engine.autodiff' has no attribute {name!r}")

@@ -28,23 +28,54 @@ class Primitive:
     residual: bool = False  # forward returns (out, residual) and the VJP reads node.res
     samples: Callable[[Any], list] | None = None  # rng -> [(inputs, params), ...] in float64
     kinks: Callable[..., Any] | None = None  # inputs -> bool mask of points to avoid
+    # False when the VJP only runs on raw arrays: its backward cannot be recorded, so
+    # gradients of order two and above raise an error naming the primitive
+    higher_order: bool = True
 
     @property
     def differentiable(self) -> bool:
         """Whether the primitive has a VJP."""
         return self.vjp is not None
 
+    def __call__(self, xp: Any, *args: Any, **params: Any) -> Any:
+        """Run the kernel on `xp`'s arrays; on a recording namespace, apply() it to Tensors.
+
+        This is how kernels and VJPs use other primitives (gelu's erf, conv2d's im2col):
+        the same line runs at full speed on raw arrays and is recorded, and so can be
+        differentiated again, while an outer GradManager records a backward pass.
+        """
+        if isinstance(xp, RecordingNamespace):
+            return xp.apply(self, *args, **params)
+        out = self.forward(xp, *args, **params)
+        return out[0] if self.residual else out
+
+
+class RecordingNamespace:
+    """Base of array namespaces whose arrays are Tensors recorded for autodiff."""
+
+    def apply(self, prim: Primitive, *args: Any, **params: Any) -> Any:
+        """Apply `prim` to Tensors, recording it."""
+        raise NotImplementedError
+
 
 REGISTRY: dict[str, Primitive] = {}
 
 
-def primitive(name: str, *, residual: bool = False) -> Callable[[Forward], Primitive]:
-    """Decorator registering a forward kernel as primitive `name`; attach its VJP with `.defvjp`."""
+def primitive(
+    name: str, *, residual: bool = False, higher_order: bool = True
+) -> Callable[[Forward], Primitive]:
+    """Decorator registering a forward kernel as primitive `name`; attach its VJP with `.defvjp`.
+
+    A VJP takes the node and the output gradient and returns one gradient per input,
+    computed with `node.xp`, operators and other primitives called as `prim(xp, ...)`;
+    written that way it also runs on Tensors, which is what makes it differentiable
+    again. `higher_order=False` marks a VJP that only runs on raw arrays.
+    """
 
     def wrap(forward: Forward) -> Primitive:
         if name in REGISTRY:
             raise ValueError(f"primitive {name!r} is registered twice")
-        prim = Primitive(name, forward, residual=residual)
+        prim = Primitive(name, forward, residual=residual, higher_order=higher_order)
         REGISTRY[name] = prim
         return prim
 

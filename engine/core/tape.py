@@ -26,8 +26,13 @@ RECORDING = _Recording()
 class Leaf(NamedTuple):
     """What the node of an attached tensor carries instead of a primitive."""
 
-    tensor: Any  # the attached Tensor
+    ref: Any  # a weak reference to the attached Tensor: attaching never keeps it alive
     managers: set  # the recording GradManagers that attached it
+
+    @property
+    def tensor(self) -> Any:
+        """The attached Tensor (None once it has been freed)."""
+        return self.ref()
 
 
 class Node:
@@ -58,7 +63,11 @@ class Node:
 
 def input_grads(node: Node, grad: Any) -> tuple | list:
     """The VJP of `node` applied to `grad`: one entry per input, or an error naming the op."""
-    grads = node.prim.vjp(node, grad)
+    return one_per_input(node, node.prim.vjp(node, grad))
+
+
+def one_per_input(node: Any, grads: Any) -> tuple | list:
+    """`grads` if it has one entry per input of `node`, else an error naming the op."""
     if not isinstance(grads, (tuple, list)) or len(grads) != len(node.parents):
         got = f"{len(grads)} entries" if isinstance(grads, (tuple, list)) else type(grads).__name__
         raise RuntimeError(

@@ -52,18 +52,18 @@ all_reduce_max = primitive("all_reduce_max")(_all_reduce("max"))
 all_reduce_min = primitive("all_reduce_min")(_all_reduce("min"))
 
 
+# The VJPs call the adjoint collectives as primitives, so a recorded backward records them
+# (and every rank records the same graph, as the forward requires).
 @defvjp(all_reduce_sum)
 def _(node: Any, g: Any) -> tuple:
     # y = sum_r x_r on every rank: d(sum_r L_r)/dx_r = sum_r g_r
-    comm, backend = _ctx(node.params)
-    return (comm.allreduce(backend, g, "sum"),)
+    return (all_reduce_sum(node.xp, g, **node.params),)
 
 
 def _extremum_vjp(node: Any, g: Any) -> tuple:
     # the summed gradient flows to the elements that attained the extremum (ties share it)
-    comm, backend = _ctx(node.params)
     hit = node.xp.equal(node.inputs[0], node.out).astype(g.dtype)
-    return (comm.allreduce(backend, g, "sum") * hit,)
+    return (all_reduce_sum(node.xp, g, **node.params) * hit,)
 
 
 defvjp(all_reduce_max)(_extremum_vjp)
@@ -80,9 +80,7 @@ def all_gather(xp: Any, x: Any, *, axis: int = 0, **params: Any) -> Any:
 
 @defvjp(all_gather)
 def _(node: Any, g: Any) -> tuple:
-    comm, backend = _ctx(node.params)
-    stacked = _split_stack(node.xp, g, comm.size, node.params.get("axis", 0))
-    return (comm.reduce_scatter(backend, stacked, "sum"),)
+    return (reduce_scatter_sum(node.xp, g, **node.params),)
 
 
 @primitive("reduce_scatter_sum")
@@ -99,12 +97,11 @@ def reduce_scatter_sum(xp: Any, x: Any, *, axis: int = 0, **params: Any) -> Any:
 
 @defvjp(reduce_scatter_sum)
 def _(node: Any, g: Any) -> tuple:
-    comm, backend = _ctx(node.params)
-    return (_concat(node.xp, comm.allgather(backend, g), node.params.get("axis", 0)),)
+    return (all_gather(node.xp, g, **node.params),)
 
 
 # ---- broadcast -------------------------------------------------------------------------
-@primitive("broadcast")
+@primitive("broadcast", higher_order=False)  # its VJP is a reduce onto the root, not a primitive
 def broadcast(xp: Any, x: Any, *token: Any, root: int = 0, **params: Any) -> Any:
     """the root rank's x on every rank (`token`: an ignored input that makes it recorded)"""
     comm, backend = _ctx(params)

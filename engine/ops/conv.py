@@ -55,9 +55,10 @@ def _out_hw(shape, kernel, stride, padding, dilation=(1, 1)):
 # ---- conv2d -------------------------------------------------------------------------------
 
 
-def _im2col(xp, x, kernel, stride, padding, dilation, groups, out_hw):
-    """Columns of shape (groups, C/groups * kh * kw, N * Ho * Wo): the one copy of the input
-    the forward makes, laid out so the convolution is a single batched matmul."""
+@primitive("im2col")
+def im2col(xp, x, *, kernel, stride, padding, dilation, groups, out_hw):
+    """columns (groups, C/groups * kh * kw, N * Ho * Wo) of x's kernel windows: the one copy
+    of the input conv2d makes, laid out so the convolution is a single batched matmul"""
     n, c = x.shape[:2]
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     x = _pad_hw(xp, x, padding)
@@ -68,8 +69,9 @@ def _im2col(xp, x, kernel, stride, padding, dilation, groups, out_hw):
     return view.reshape(groups, (c // groups) * kh * kw, n * ho * wo)
 
 
-def _col2im(xp, cols, shape, kernel, stride, padding, dilation, out_hw):
-    """The adjoint of _im2col: add each column entry back onto the pixel it was read from."""
+@primitive("col2im")
+def col2im(xp, cols, *, shape, kernel, stride, padding, dilation, out_hw):
+    """im2col's adjoint: each column entry added back onto the pixel it was read from"""
     n, c, h, w = shape
     (kh, kw), (ph, pw), (ho, wo) = kernel, padding, out_hw
     cols = cols.reshape(c, kh, kw, n, ho, wo)
@@ -80,13 +82,28 @@ def _col2im(xp, cols, shape, kernel, stride, padding, dilation, out_hw):
     return xp.ascontiguousarray(_unpad_hw(grad, shape, padding).transpose(1, 0, 2, 3))
 
 
+@defvjp(im2col)
+def _(node, g):
+    p = node.params
+    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw")}
+    return (col2im(node.xp, g, shape=node.inputs[0].shape, **window),)
+
+
+@defvjp(col2im)
+def _(node, g):
+    p = node.params
+    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw")}
+    return (im2col(node.xp, g, groups=node.inputs[0].shape[0], **window),)
+
+
 @primitive("conv2d", residual=True)
 def conv2d(xp, x, weight, bias=None, *, stride, padding, dilation, groups):
     """cross-correlation of NCHW x with weight (out, in/groups, kh, kw), plus bias"""
     n = x.shape[0]
     out_ch, _, kh, kw = weight.shape
     ho, wo = _out_hw(x.shape, (kh, kw), stride, padding, dilation)
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, (ho, wo))
+    window = {"stride": stride, "padding": padding, "dilation": dilation, "out_hw": (ho, wo)}
+    cols = im2col(xp, x, kernel=(kh, kw), groups=groups, **window)
     out = weight.reshape(groups, out_ch // groups, -1) @ cols  # (G, O/G, N*Ho*Wo)
     out = xp.ascontiguousarray(out.reshape(out_ch, n, ho, wo).transpose(1, 0, 2, 3))
     if bias is not None:
@@ -104,20 +121,12 @@ def _(node, g):
     g_mat = g.transpose(1, 0, 2, 3).reshape(groups, out_ch // groups, -1)
     gx = gw = gb = None
     if node.needs_grad(1):
-        gw = (g_mat @ node.res.swapaxes(1, 2)).reshape(weight.shape)
+        gw = (g_mat @ xp.swapaxes(node.res, 1, 2)).reshape(weight.shape)
     if node.needs_grad(0):
         w_mat = weight.reshape(groups, out_ch // groups, -1)
-        cols = w_mat.swapaxes(1, 2) @ g_mat  # (G, C/G*kh*kw, N*Ho*Wo)
-        gx = _col2im(
-            xp,
-            cols,
-            x.shape,
-            (kh, kw),
-            params["stride"],
-            params["padding"],
-            params["dilation"],
-            g.shape[2:],
-        )
+        cols = xp.swapaxes(w_mat, 1, 2) @ g_mat  # (G, C/G*kh*kw, N*Ho*Wo)
+        window = {k: params[k] for k in ("stride", "padding", "dilation")}
+        gx = col2im(xp, cols, shape=x.shape, kernel=(kh, kw), out_hw=g.shape[2:], **window)
     if len(node.inputs) > 2 and node.needs_grad(2):
         gb = g.sum(axis=(0, 2, 3), keepdims=True)
     return (gx, gw, gb)[: len(node.inputs)]
@@ -158,7 +167,7 @@ def _window_counts(xp, shape, kernel, stride, padding, out_hw, dtype):
     for a in (0, 1):
         start = xp.arange(out_hw[a])[:, None] * stride[a] - padding[a]
         pos = start + xp.arange(kernel[a])[None, :]
-        per_axis.append(((pos >= 0) & (pos < shape[2 + a])).sum(axis=1))
+        per_axis.append(xp.logical_and(pos >= 0, pos < shape[2 + a]).sum(axis=1))
     return (per_axis[0][:, None] * per_axis[1][None, :]).astype(dtype)
 
 
@@ -260,3 +269,23 @@ def _avg_pool_samples(rng):
 
 
 defsamples(avg_pool2d)(_avg_pool_samples)
+
+
+def _window_samples(rng, adjoint=False):
+    samples = []
+    for x_shape, w_shape, _, stride, padding, dilation, groups in _CONV_CASES:
+        kernel = w_shape[2:]
+        out_hw = _out_hw(x_shape, kernel, stride, padding, dilation)
+        window = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+        window["out_hw"] = out_hw
+        if not adjoint:
+            samples.append(((rng.normal(size=x_shape),), {**window, "groups": groups}))
+            continue
+        rows = (x_shape[1] // groups) * kernel[0] * kernel[1]
+        cols = rng.normal(size=(groups, rows, x_shape[0] * out_hw[0] * out_hw[1]))
+        samples.append(((cols,), {**window, "shape": x_shape}))
+    return samples
+
+
+defsamples(im2col)(_window_samples)
+defsamples(col2im)(lambda rng: _window_samples(rng, adjoint=True))

@@ -13,7 +13,7 @@ import numpy as np  # only for host-side sample inputs and kink masks, never in 
 
 from ..core.op import defsamples, defvjp, primitive
 from .samples import binary, unary
-from .special import erf
+from .transcendental import erf
 
 # ---- binary arithmetic ------------------------------------------------------------------
 
@@ -90,8 +90,8 @@ def maximum(xp, x, y):
 @defvjp(maximum)
 def _(node, g):
     x, y = node.inputs
-    mask = x >= y
-    return g * mask, g * ~mask
+    xp, first = node.xp, x >= y
+    return xp.where(first, g, 0), xp.where(first, 0, g)
 
 
 @primitive("minimum")
@@ -103,8 +103,8 @@ def minimum(xp, x, y):
 @defvjp(minimum)
 def _(node, g):
     x, y = node.inputs
-    mask = x <= y
-    return g * mask, g * ~mask
+    xp, first = node.xp, x <= y
+    return xp.where(first, g, 0), xp.where(first, 0, g)
 
 
 @primitive("floor_div")
@@ -322,7 +322,7 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 @primitive("gelu")
 def gelu(xp, x):
-    """x * Phi(x), the exact (erf) form"""
+    """x * Phi(x), the exact (erf) form; erf is the primitive, so the VJP records it"""
     return 0.5 * x * (1 + erf(xp, x * _SQRT_HALF))
 
 
@@ -384,7 +384,7 @@ def _(node, g):
     if lower is not None:
         mask = x >= lower
     if upper is not None:
-        mask = mask & (x <= upper)
+        mask = node.xp.logical_and(mask, x <= upper)
     return (g * mask,)
 
 
@@ -396,8 +396,8 @@ def where(xp, cond, x, y):
 
 @defvjp(where)
 def _(node, g):
-    cond = node.inputs[0]
-    return None, g * cond, g * ~cond
+    xp, cond = node.xp, node.inputs[0]
+    return None, xp.where(cond, g, 0), xp.where(cond, 0, g)
 
 
 @primitive("astype")

@@ -12,13 +12,10 @@ def matmul(xp, a, b):
     return a @ b
 
 
-def _swap(m):
-    return m.swapaxes(-1, -2)
-
-
 @defvjp(matmul)
 def _(node, g):
     a, b = node.inputs
+    xp = node.xp
     # Treat 1-D operands as matrices, then undo that on the way out.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
@@ -29,9 +26,9 @@ def _(node, g):
         g2 = g2[..., None, :]
     ga = gb = None
     if node.needs_grad(0):
-        ga = unbroadcast(g2 @ _swap(b2), a2.shape, "matmul").reshape(a.shape)
+        ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape, "matmul").reshape(a.shape)
     if node.needs_grad(1):
-        gb = unbroadcast(_swap(a2) @ g2, b2.shape, "matmul").reshape(b.shape)
+        gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape, "matmul").reshape(b.shape)
     return ga, gb
 
 

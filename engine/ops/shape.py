@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..core.device import as_device
 from ..core.op import defsamples, defvjp, primitive
-from .special import index_add
+from . import special
 
 
 @primitive("reshape")
@@ -59,13 +59,23 @@ def getitem(xp, x, *, index):
 
 @defvjp(getitem)
 def _(node, g):
-    x, index, xp = node.inputs[0], node.params["index"], node.xp
-    grad = xp.zeros(x.shape, dtype=g.dtype)
+    return (index_add(node.xp, g, index=node.params["index"], shape=node.inputs[0].shape),)
+
+
+@primitive("index_add")
+def index_add(xp, values, *, index, shape):
+    """zeros of `shape` with values added at [index], repeats adding up (getitem's adjoint)"""
+    out = xp.zeros(shape, dtype=values.dtype)
     if _has_advanced(index):
-        index_add(xp, grad, index, g)
+        special.index_add(xp, out, index, values)
     else:
-        grad[index] = g
-    return (grad,)
+        out[index] = values  # basic indexing never repeats an element
+    return out
+
+
+@defvjp(index_add)
+def _(node, g):
+    return (getitem(node.xp, g, index=node.params["index"]),)
 
 
 @primitive("setitem")
@@ -79,10 +89,7 @@ def setitem(xp, x, value, *, index):
 @defvjp(setitem)
 def _(node, g):
     index = node.params["index"]
-    gx = None
-    if node.needs_grad(0):
-        gx = g.copy()
-        gx[index] = 0
+    gx = setitem(node.xp, g, 0, index=index) if node.needs_grad(0) else None
     gv = g[index] if node.needs_grad(1) else None
     return gx, gv
 
@@ -140,10 +147,20 @@ def gather(xp, x, index, *, axis):
 @defvjp(gather)
 def _(node, g):
     x, index = node.inputs
-    xp = node.xp
-    grad = xp.zeros(x.shape, dtype=g.dtype)
-    index_add(xp, grad, along_axis(xp, index, node.params["axis"]), g)
-    return grad, None
+    return scatter_add(node.xp, g, index, axis=node.params["axis"], shape=x.shape), None
+
+
+@primitive("scatter_add")
+def scatter_add(xp, values, index, *, axis, shape):
+    """zeros of `shape` with values added at along_axis(index, axis) (gather's adjoint)"""
+    out = xp.zeros(shape, dtype=values.dtype)
+    special.index_add(xp, out, along_axis(xp, index, axis % len(shape)), values)
+    return out
+
+
+@defvjp(scatter_add)
+def _(node, g):
+    return gather(node.xp, g, node.inputs[1], axis=node.params["axis"]), None
 
 
 @primitive("copy")
@@ -154,7 +171,7 @@ def copy(xp, x, *, src, dst):
 
 @defvjp(copy)
 def _(node, g):
-    return (_move(g, node.params["dst"], node.params["src"]),)
+    return (copy(node.xp, g, src=node.params["dst"], dst=node.params["src"]),)
 
 
 def _move(x, src, dst):
@@ -219,5 +236,17 @@ defsamples(gather)(
         ((_rand(rng, 3, 4), rng.integers(0, 4, (3, 2))), {"axis": 1}),
         ((_rand(rng, 3, 4), rng.integers(0, 3, (5, 4))), {"axis": 0}),
         ((_rand(rng, 4, 3, 2), rng.integers(0, 3, (2, 3, 1))), {"axis": 1}),
+    ]
+)
+defsamples(index_add)(
+    lambda rng: [
+        ((_rand(rng, 3),), {"index": (1, slice(None, 3)), "shape": (4, 5)}),
+        ((_rand(rng, 4, 2),), {"index": __import__("numpy").array([0, 2, 2, 4]), "shape": (5, 2)}),
+    ]
+)
+defsamples(scatter_add)(
+    lambda rng: [
+        ((_rand(rng, 3, 2), rng.integers(0, 4, (3, 2))), {"axis": 1, "shape": (3, 4)}),
+        ((_rand(rng, 5, 4), rng.integers(0, 3, (5, 4))), {"axis": 0, "shape": (3, 4)}),
     ]
 )
