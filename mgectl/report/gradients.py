@@ -50,11 +50,11 @@ def settings_text(dtype: str, eps: float, atol: float, rtol: float, seed: int) -
     return f"{dtype}, eps={eps:g}, atol={atol:g}, rtol={rtol:g}, seed={seed}"
 
 
-def consoles(dtype: str) -> tuple[Console, Console]:
+def consoles(dtype: str, extra_width: int = 0) -> tuple[Console, Console]:
     """(stdout, stderr) rich consoles; warns on stderr about float32."""
     out = Console(file=sys.stdout, highlight=False)
     if not out.is_terminal:  # CI logs and pipes: wide enough that rows never wrap
-        out = Console(file=sys.stdout, highlight=False, width=150)
+        out = Console(file=sys.stdout, highlight=False, width=150 + extra_width)
     err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
     if dtype == "float32":
         err.print(f"[yellow]{FLOAT32_WARNING}[/yellow]")
@@ -73,8 +73,22 @@ def write_json(path: Path, report: dict, err: Console) -> None:
 # ---- primitives -----------------------------------------------------------------------------
 
 
-def primitive_table(results: list[PrimitiveCheck], title: str) -> Table:
-    """A rich Table with one row per (primitive, input)."""
+def _second_cells(check: PrimitiveCheck | None) -> list[str]:
+    """The second-order columns of an op's first row: worst error and status."""
+    if check is None:
+        return ["", ""]
+    worst = max((r.max_abs for r in check.inputs), default=float("nan"))
+    status = "FAIL" if check.status == "fail" else check.status
+    ok = check.passed or check.status == "first-order only"
+    return [_fmt(worst), _status_text(status, ok)]
+
+
+def primitive_table(
+    results: list[PrimitiveCheck],
+    title: str,
+    second: dict[str, PrimitiveCheck] | None = None,
+) -> Table:
+    """A rich Table with one row per (primitive, input); with `second`, two order-2 columns."""
     columns = [
         ("op", "left"),
         ("input", "left"),
@@ -87,13 +101,15 @@ def primitive_table(results: list[PrimitiveCheck], title: str) -> Table:
         ("ms", "right"),
         ("status", "left"),
     ]
-    table = _table(title, columns, ("op", "input", "status"))
+    if second is not None:
+        columns += [("2nd-order err", "right"), ("2nd order", "left")]
+    table = _table(title, columns, ("op", "input", "status", "2nd order"))
     for r in results:
+        extra = _second_cells(second.get(r.name)) if second is not None else []
         if not r.inputs:
             blank = ["-"] * 5
-            table.add_row(
-                r.name, "-", str(r.cases), *blank, _ms(r.seconds), _status_text(r.status, r.passed)
-            )
+            status = _status_text(r.status, r.passed)
+            table.add_row(r.name, "-", str(r.cases), *blank, _ms(r.seconds), status, *extra)
             continue
         for i, row in enumerate(r.inputs):
             worst = "-" if row.worst_case is None else f"#{row.worst_case} {row.worst_index}"
@@ -114,6 +130,7 @@ def primitive_table(results: list[PrimitiveCheck], title: str) -> Table:
                 _fmt_value(row.numeric),
                 _ms(r.seconds) if i == 0 else "",
                 _status_text(status, r.passed and row.passed),
+                *(extra if i == 0 else ["", ""][: len(extra)]),
             )
     return table
 
@@ -124,13 +141,18 @@ def primitives_report(
     not_differentiable: list[str],
     settings: str,
     seconds: float,
+    second: dict[str, PrimitiveCheck] | None = None,
 ) -> dict[str, Any]:
-    """Print the table, each problem and a summary line; return the JSON report's body."""
+    """Print the table, each problem and a summary line; return the JSON report's body.
+
+    With `second` (the order-2 checks by op name) a second summary line counts them and
+    names the first-order-only primitives; a failed or crashed order-2 check fails the run.
+    """
     passed = [r for r in results if r.status == "pass"]
     unchecked = [r for r in results if r.status == "unchecked"]
     failed = [r for r in results if r.status not in ("pass", "unchecked")]
     if results:
-        out.print(primitive_table(results, f"Gradient check ({settings})"))
+        out.print(primitive_table(results, f"Gradient check ({settings})", second))
     for r in results:
         for problem in r.problems:
             out.print(f"[red]{r.name}[/red]: {problem}", highlight=False)
@@ -140,8 +162,14 @@ def primitives_report(
         f"{len(unchecked)} unchecked; {len(not_differentiable)} without gradient skipped; "
         f"{seconds:.2f} s"
     )
+    second_report = None
+    if second is not None:
+        second_ok, line, second_report = _second_order_summary(out, second)
+        ok = ok and second_ok
     out.print(f"[{'green' if ok else 'red'}]{summary}[/]")
-    return {
+    if second is not None:
+        out.print(f"[{'green' if second_ok else 'red'}]{line}[/]")
+    report: dict[str, Any] = {
         "passed": ok,
         "seconds": round(seconds, 4),
         "summary": {
@@ -153,6 +181,38 @@ def primitives_report(
         },
         "ops": [r.to_dict() for r in results],
     }
+    if second_report is not None:
+        report["summary"]["second_order"] = second_report
+        for entry in report["ops"]:
+            entry["second_order"] = second[entry["op"]].to_dict()
+    return report
+
+
+def _second_order_summary(
+    out: Console, second: dict[str, PrimitiveCheck]
+) -> tuple[bool, str, dict[str, Any]]:
+    """Print order-2 problems; return (ok, the summary line, the JSON summary)."""
+    checks = list(second.values())
+    for c in checks:
+        for problem in c.problems:
+            out.print(f"[red]{c.name}[/red] (2nd order): {problem}", highlight=False)
+    passed = [c.name for c in checks if c.status == "pass"]
+    only = [c.name for c in checks if c.status == "first-order only"]
+    unchecked = [c.name for c in checks if c.status == "unchecked"]
+    failed = [c.name for c in checks if c.status in ("fail", "error")]
+    line = (
+        f"second order: {len(passed) + len(failed)} primitives checked: {len(passed)} passed, "
+        f"{len(failed)} failed, {len(unchecked)} unchecked; {len(only)} first-order only"
+        + (f" ({', '.join(only)})" if only else "")
+    )
+    summary = {
+        "checked": len(passed) + len(failed),
+        "passed": len(passed),
+        "failed": failed,
+        "unchecked": unchecked,
+        "first_order_only": only,
+    }
+    return not failed and not unchecked, line, summary
 
 
 # ---- a config's parameters ------------------------------------------------------------------
