@@ -104,8 +104,10 @@ class GradManager:
         self._recording = True
         self._start = start
         _RECORDERS.append(self)
-        for t, _ in self.attachments():
-            self._mark_leaf(t)
+        for ref, _ in self._attached.values():
+            t = ref()
+            if t is not None:
+                self._mark_leaf(t)
 
     def release(self) -> None:
         """Stop recording and drop what was recorded (safe to call twice)."""
@@ -113,8 +115,10 @@ class GradManager:
             return
         self._recording = False
         _RECORDERS.remove(self)
-        for t, _ in self.attachments():
-            _unmark_leaf(t, self)
+        for ref, _ in self._attached.values():
+            t = ref()
+            if t is not None:
+                _unmark_leaf(t, self)
         RECORDING.active -= 1
         if RECORDING.active == 0:
             RECORDING.tape = []
@@ -140,7 +144,7 @@ class GradManager:
                 return
             # an attached tensor that is itself the result of recorded ops: keep its history
         leaf = self._leaves.get(id(t))
-        if leaf is None or leaf.leaf.tensor is not t:
+        if leaf is None or leaf.leaf.ref() is not t:
             leaf = Node(
                 None, (), (), None, None, None, 0, Leaf(weakref.ref(t), set()), t._device.xp
             )
@@ -172,7 +176,7 @@ class GradManager:
                 dys = [dy] if isinstance(y, Tensor) else _as_list(dy)
             if len(dys) != len(ys):
                 raise ValueError(f"backward got {len(ys)} outputs but {len(dys)} dy values")
-            recorded = self._recorded()
+            recorded = RECORDING.active > 1 and self._outer_records()
             roots = []
             for yi, dyi in zip(ys, dys, strict=True):
                 if not isinstance(yi, Tensor):
@@ -182,9 +186,9 @@ class GradManager:
         finally:
             self.release()
 
-    def _recorded(self) -> bool:
-        """Whether this backward is itself recorded: an outer manager still records."""
-        return RECORDING.active > 1 and any(m._start < self._start for m in _RECORDERS)
+    def _outer_records(self) -> bool:
+        """Whether a manager that began recording before this one still records."""
+        return any(m._start < self._start for m in _RECORDERS)
 
     def _run_backward(self, roots: list, recorded: bool) -> None:
         epoch = RECORDING.epoch
@@ -201,21 +205,22 @@ class GradManager:
             _walk_recorded(RECORDING.tape)
         else:
             _walk(RECORDING.tape, free=RECORDING.active == 1)
-        for t, _ in self.attachments():
-            node = t._node
+        for ref, callbacks in self._attached.values():
+            t = ref()
+            node = t._node if t is not None else None
             if node is not None and node.leaf is not None and node.grad is not None:
                 g, node.grad = node.grad, None
                 if self in node.leaf.managers:
-                    self._store(t, g)
+                    self._store(t, g, callbacks)
         if RECORDING.active > 1:
             _clear_leaf_grads(RECORDING.tape)  # leaves of other managers reached by this walk
 
-    def _store(self, t: Tensor, g: Any) -> None:
+    def _store(self, t: Tensor, g: Any, callbacks: list[Callback] | None = None) -> None:
         recorded = isinstance(g, Tensor)
         if g.dtype != t.dtype:
             g = g.astype(t.dtype)
         grad = g if recorded else Tensor._wrap(g, t._device)
-        for cb in self.callbacks_of(t):
+        for cb in self.callbacks_of(t) if callbacks is None else callbacks:
             grad = cb(t, grad)
             if grad is None:  # MegEngine: a callback returning None leaves no gradient
                 return
@@ -347,7 +352,7 @@ def _weak(t: Tensor, manager: GradManager) -> weakref.ref:
 
 def _unmark_leaf(t: Tensor, manager: GradManager) -> None:
     node = t._node
-    if node is not None and node.leaf is not None and node.leaf.tensor is t:
+    if node is not None and node.leaf is not None and node.leaf.ref() is t:
         node.leaf.managers.discard(manager)
         if not node.leaf.managers:
             t._node = None
