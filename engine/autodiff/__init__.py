@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from .function import Function
 from .grad_manager import GradManager, GradManagerGroup
 
 __all__ = [
@@ -18,7 +17,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The checker is a tool, not part of training: load it on first use to keep imports fast.
+    # The checkers and Function are not part of every training loop: load them on first use
+    # to keep `import engine` fast.
+    if name == "Function":
+        from .function import Function
+
+        return Function
     if name in ("GradCheckResult", "check_grad", "check_parameters", "check_primitive"):
         from . import check
 
