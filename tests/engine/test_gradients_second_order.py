@@ -9,6 +9,7 @@ import pytest
 
 import engine  # noqa: F401  (fills the registry)
 import engine.functional as F
+import engine.functional.distributed  # noqa: F401  (registers the collectives, loaded lazily)
 from engine.autodiff import check_gradgrad, check_primitive
 from engine.autodiff.check import GradCheckError, primitive_rng
 from engine.autodiff.gradgrad import check_primitive_second, first_order_only

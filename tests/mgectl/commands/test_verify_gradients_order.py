@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 import engine  # noqa: F401  (fills the registry)
+import engine.functional.distributed  # noqa: F401  (registers the collectives, loaded lazily)
 from engine.core.op import REGISTRY, defsamples, defvjp, primitive
 from engine.ops import samples as S
 from mgectl.commands import verify_gradients as vg
