@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,9 +70,39 @@ def _multistep(opt: optim.Optimizer, s: Any) -> LRScheduler:
 def _cosine(opt: optim.Optimizer, s: Any) -> LRScheduler:
     # The inner schedule of a warm-up counts absolute epochs, so annealing "t_max epochs
     # after the warm-up" ends at epoch warmup + t_max.
-    return optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=s.t_max + s.warmup_epochs, eta_min=s.eta_min
-    )
+    end = s.t_max + s.warmup_epochs
+    if s.restart is not None:
+        return ResumedCosine(opt, s.restart.epoch, s.restart.lr, end, s.eta_min)
+    return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=end, eta_min=s.eta_min)
+
+
+class ResumedCosine(LRScheduler):
+    """Cosine from start_lr at start_epoch down to eta_min at end_epoch.
+
+    A run resumed with more epochs continues its cosine this way: the lr goes on from where
+    it was instead of jumping to the value a longer schedule would have had by then.
+    """
+
+    _state_keys = ("start_epoch", "start_lr", "end_epoch", "eta_min")
+
+    def __init__(
+        self,
+        optimizer: optim.Optimizer,
+        start_epoch: int,
+        start_lr: float,
+        end_epoch: int,
+        eta_min: float,
+    ) -> None:
+        self.start_epoch, self.start_lr = start_epoch, start_lr
+        self.end_epoch, self.eta_min = end_epoch, eta_min
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list[float]:
+        """The lr at current_epoch (start_lr before start_epoch, eta_min after the end)."""
+        span = max(self.end_epoch - self.start_epoch, 1)
+        done = min(max(self.current_epoch - self.start_epoch, 0), span) / span
+        lr = self.eta_min + (self.start_lr - self.eta_min) * (1 + math.cos(math.pi * done)) / 2
+        return [lr for _ in self.base_lrs]
 
 
 SCHEDULERS: dict[str, Callable[[optim.Optimizer, Any], LRScheduler]] = {

@@ -73,6 +73,13 @@ class MultiStepSchedulerConfig(Section):
         return value
 
 
+class CosineRestart(Section):
+    """Where a resumed run with more epochs picks the cosine up: this epoch, at this lr."""
+
+    epoch: int = Field(ge=0)
+    lr: float = Field(gt=0.0, allow_inf_nan=False)
+
+
 class CosineSchedulerConfig(Section):
     """Cosine annealing from lr to eta_min over t_max epochs."""
 
@@ -80,6 +87,10 @@ class CosineSchedulerConfig(Section):
     t_max: int | None = Field(None, ge=1, description="epochs to anneal; null: the rest")
     eta_min: float = Field(0.0, ge=0.0)
     warmup_epochs: int = _warmup_epochs()
+    restart: CosineRestart | None = Field(
+        None,
+        description="set by --resume when train.epochs changes: anneal on from this epoch's lr",
+    )
 
 
 SchedulerConfig = Annotated[

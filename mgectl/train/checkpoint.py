@@ -121,10 +121,45 @@ def config_from_checkpoint(source: Path, overrides: list[str]) -> Any:
     from mgectl.train.rundir import find_checkpoint, run_of_checkpoint
 
     path = find_checkpoint(Path(source), ("last",))
-    raw = dict(load_checkpoint(path)["config"])
+    saved = load_checkpoint(path)
+    raw = dict(saved["config"])
     if run_of_checkpoint(path) is None:
         # a checkpoint kept elsewhere (or a stranger's) does not choose where files are written
         raw.pop("output", None)
-    raw = apply_overrides(raw, overrides)
+    raw = continue_cosine(saved, apply_overrides(raw, overrides))
     sources = override_sources(overrides)
     return validate_config(raw, source=f"{path} (the run's config)", overrides=sources)
+
+
+def continue_cosine(saved: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """A cosine that annealed to the end of the run goes on smoothly when epochs change.
+
+    Stretching the schedule to the new total would make the lr jump at the resume epoch;
+    instead it continues from the lr it had there down to eta_min at the new last epoch.
+    """
+    before = saved["config"]
+    schedule = (before.get("optimizer") or {}).get("scheduler") or {}
+    now = ((raw.get("optimizer") or {}).get("scheduler")) or {}
+    epochs_before = (before.get("train") or {}).get("epochs")
+    epochs_now = (raw.get("train") or {}).get("epochs")
+    if schedule.get("type") != "cosine" or now.get("type") != "cosine":
+        return raw
+    if epochs_now == epochs_before or now.get("t_max") != schedule.get("t_max"):
+        return raw  # same length, or the user re-planned the schedule by hand
+    warmup = int(schedule.get("warmup_epochs") or 0)
+    if schedule.get("t_max") is None or schedule["t_max"] + warmup != epochs_before:
+        return raw  # an annealing length of its own: the total does not shape it
+    if not isinstance(epochs_now, int) or isinstance(epochs_now, bool):
+        return raw  # validation will say what is wrong with it
+    epoch = int(saved["progress"]["epoch"])
+    lr = float(saved["optimizer"]["param_groups"][0]["lr"])  # the lr of the next epoch
+    if lr <= 0:
+        raise UserError(
+            f"optimizer.scheduler: the cosine reached lr 0 at epoch {epoch}; "
+            f"{epochs_now} epochs would train the rest at lr 0",
+            hint="start a new run, or give the resume a schedule of its own: "
+            "--set optimizer.scheduler.t_max=N",
+        )
+    scheduler = {**now, "t_max": max(1, epochs_now - warmup), "restart": {"epoch": epoch, "lr": lr}}
+    optimizer = {**raw["optimizer"], "scheduler": scheduler}
+    return {**raw, "optimizer": optimizer}
