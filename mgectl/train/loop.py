@@ -502,7 +502,8 @@ class Loop:
             matrix = confusion_matrix(y, classes, self.classes or 2)
             title = f"{name}: {which} set"
             plots.confusion_plot(matrix, self.class_names(), run.plots / "confusion.png", title)
-            if data.shape.layout == "vector" and data.shape.features == 2:
+            categories = data.encoder is not None and data.encoder.categorical
+            if data.shape.layout == "vector" and data.shape.features == 2 and not categories:
                 features, *grid = region_grid(model, data, self.device, self.cfg.loss.type)
                 plots.regions_plot(
                     features,

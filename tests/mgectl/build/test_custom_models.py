@@ -141,6 +141,25 @@ def test_a_stack_that_starts_dense_takes_images_flattened(tmp_path: Path) -> Non
     assert build(load_config(write(tmp_path, text))).model[0].in_features == 28 * 28
 
 
+def test_embedding_and_layer_norm_layers_on_index_encoded_categories(tmp_path: Path) -> None:
+    (tmp_path / "pets.csv").write_text(
+        "animal,size,y\ncat,s,0\ndog,l,1\nbird,s,0\ndog,s,1\ncat,l,0\nbird,l,1\n",
+        encoding="utf-8",
+    )
+    text = (
+        "data: {path: pets.csv, label: y, task: classification, encoding: index}\n"
+        "model: {type: sequential, layers: [{embedding: {num: 3, dim: 4}}, flatten, "
+        "layer_norm, {linear: 8}, relu]}\ntrain: {epochs: 2}\n"
+    )
+    built = build(load_config(write(tmp_path, text)))
+    assert layer_names(built.model) == [
+        "IndexEmbedding", "Flatten", "LayerNorm", "Linear", "ReLU", "Linear",
+    ]  # fmt: skip
+    assert built.model[0].embedding.weight.shape == (3, 4)  # num x dim
+    assert built.model[3].in_features == 2 * 4  # two index columns, four numbers each
+    assert built.data.x_train[:, 0].tolist() == [1.0, 2.0, 0.0, 2.0, 1.0, 0.0]  # cat dog bird ...
+
+
 def test_head_false_needs_the_task_width(tmp_path: Path) -> None:
     text = SEQUENTIAL_MOONS.replace("tanh]", "tanh, {linear: 3}]\n  head: false")
     with pytest.raises(UserError, match=r"must give \(N, 2\) for this task; it gives \(N, 3\)"):
