@@ -116,6 +116,7 @@ def verify_primitives(
 ) -> int:
     """Check the registry's VJPs (those --op selects), to ORDER; print one row per input."""
     import engine  # noqa: F401  (fills the registry)
+    import engine.functional.distributed  # noqa: F401  (its collectives load lazily: check them too)
     from engine.autodiff.check import check_primitive, primitive_rng
     from engine.autodiff.gradgrad import check_primitive_second
     from engine.core.op import REGISTRY
