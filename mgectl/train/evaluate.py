@@ -111,27 +111,6 @@ class Outcome:
     matrix: np.ndarray | None = None
 
 
-def evaluate(
-    model: Any,
-    data: EvalSet,
-    loss_fn: LossFn,
-    loss_type: str,
-    task: str,
-    prefix: str = "val",
-    combine: Combine | None = None,
-    classes: int | None = None,
-    target: Any = None,
-) -> dict[str, float]:
-    """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats).
-
-    COMBINE sums partial results over the ranks when DATA is this rank's share of the set.
-    TARGET (a Standardizer of standardised regression targets) puts the metrics back in the
-    data's own units; the loss stays the one training minimises.
-    """
-    found = assess(model, data, loss_fn, loss_type, task, prefix, combine, classes, target)
-    return found.metrics
-
-
 def assess(
     model: Any,
     data: EvalSet,
@@ -143,7 +122,13 @@ def assess(
     classes: int | None = None,
     target: Any = None,
 ) -> Outcome:
-    """evaluate(), keeping the confusion matrix of a classifier too."""
+    """Loss and metrics of MODEL on DATA in eval mode (Dropout off, BatchNorm running stats),
+    and a classifier's confusion matrix.
+
+    COMBINE sums partial results over the ranks when DATA is this rank's share of the set.
+    TARGET (a Standardizer of standardised regression targets) puts the metrics back in the
+    data's own units; the loss stays the one training minimises.
+    """
     model.eval()
     try:
         total = 0.0

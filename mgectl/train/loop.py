@@ -37,7 +37,6 @@ from mgectl.train.evaluate import (
     Monitor,
     assess,
     confusion_matrix,
-    evaluate,
     fitted_curve,
     monitored_key,
     per_class,
@@ -261,7 +260,7 @@ class Loop:
         """Loss and metrics of the model on DATA (this rank's share of it), in eval mode."""
         combine = self.world.sum if self.world.distributed else None
         built = self.built
-        return evaluate(
+        return assess(
             built.model,
             data,
             built.loss,
@@ -271,7 +270,7 @@ class Loop:
             combine=combine,
             classes=self.classes,
             target=built.data.target,
-        )
+        ).metrics
 
     def train_keys(self) -> list[str]:
         """The eval-mode training-set metrics this task reports (classification only)."""

@@ -13,9 +13,9 @@ from mgectl.build.builder import build
 from mgectl.config.experiment import load_config
 from mgectl.train.evaluate import (
     EvalSet,
+    assess,
     classification_metrics,
     confusion_matrix,
-    evaluate,
     per_class,
     regression_metrics,
 )
@@ -68,7 +68,8 @@ def test_training_accuracy_is_measured_in_eval_mode(tmp_path: Path) -> None:
     built = build(cfg)
     built.model.load_state_dict(result.state)
     data = EvalSet.on_device(built.data.x_train, built.data.y_train, device=None)
-    by_hand = evaluate(built.model, data, built.loss, cfg.loss.type, "classification", "train")
+    found = assess(built.model, data, built.loss, cfg.loss.type, "classification", "train")
+    by_hand = found.metrics
     assert result.history[-1]["train_accuracy"] == pytest.approx(by_hand["train_accuracy"])
     assert result.history[-1]["train_f1"] == pytest.approx(by_hand["train_f1"])
     assert set(result.history[-1]) >= {"val_accuracy", "val_f1", "train_accuracy", "train_f1"}
