@@ -131,18 +131,22 @@ def train(
     if status is not None:  # the ranks trained (rank 0 printed); this process only waited
         raise typer.Exit(status)
     from engine.core.allocator import tune_allocator
+    from mgectl.report import plots
+    from mgectl.report.console import ConsoleReporter
     from mgectl.report.logging import log_reporters
     from mgectl.train.loop import train as run_training
+    from mgectl.train.parallel import launched_size, rank_console
 
     tune_allocator()  # training allocates big temporaries every step: let malloc recycle them
-    reporters = log_reporters(cfg)
+    console = rank_console() if launched_size() > 1 else None  # mpirun: rank 0's terminal
+    reporters = [ConsoleReporter(console=console, quiet=quiet), *log_reporters(cfg)]
     run_training(
         cfg,
         config_path=config,
         output_dir=output_dir,
         resume=resume,
-        quiet=quiet,
         reporters=reporters,
+        painter=plots,
     )
 
 

@@ -366,8 +366,7 @@ class Objective:
 
     def train(self, trial: Any, cfg: ExperimentConfig, listener: TrialReporter) -> Any:
         """Train CFG quietly in the sweep dir, LISTENER feeding the pruner (or continue its run)."""
-        from rich.console import Console
-
+        from mgectl.report import plots
         from mgectl.report.logging import log_reporters
         from mgectl.train.loop import train
 
@@ -378,10 +377,8 @@ class Objective:
             cfg,
             output_dir=self.sweep_dir,
             resume=self.sweep_dir / resume if resume else None,
-            quiet=True,
             reporters=[listener, *log_reporters(cfg), *self.reporters],
-            console=Console(quiet=True),
-            plots=self.plan.plots,
+            painter=plots if self.plan.plots else None,
         )
 
     @staticmethod

@@ -9,7 +9,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,7 +21,6 @@ from mgectl.build.builder import Built, build
 from mgectl.build.losses import predicted_classes
 from mgectl.build.models import LinearRegression, describe_model, parameter_count
 from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
-from mgectl.report import plots
 from mgectl.train import parallel
 from mgectl.train.batches import Batch, Batches
 from mgectl.train.checkpoint import save_checkpoint, snapshot
@@ -64,6 +63,17 @@ from mgectl.train.rundir import (
 from mgectl.train.runlock import RunLock
 from mgectl.train.setup import open_run, resume_point, stored_config
 from mgectl.train.signals import Interrupted, StopRequests, exit_code_of
+
+
+class Painter(Protocol):
+    """Draws the plots/ pictures from numbers the loop computed: mgectl.report.plots, which the
+    train verb hands in (the loop never imports mgectl.report)."""
+
+    def loss_plot(self, history: list[dict], path: Path, name: str) -> Any: ...  # noqa: D102
+    def fit_plot(self, *args: Any, **kwargs: Any) -> Any: ...  # noqa: D102
+    def prediction_plot(self, *args: Any, **kwargs: Any) -> Any: ...  # noqa: D102
+    def confusion_plot(self, *args: Any, **kwargs: Any) -> Any: ...  # noqa: D102
+    def regions_plot(self, *args: Any, **kwargs: Any) -> Any: ...  # noqa: D102
 
 
 @dataclass
@@ -353,7 +363,7 @@ class Loop:
             epochs = self.best_state["progress"]["epoch"]
             self.emit(CheckpointSaved(run.checkpoint("best"), "best", epochs))
 
-    def run(self, run: RunDir, resumed_from: Path | None, draw: bool) -> RunResult:
+    def run(self, run: RunDir, resumed_from: Path | None, draw: Painter | None) -> RunResult:
         """Train from self.epoch to train.epochs; Ctrl-C and NaN end it with a checkpoint."""
         cfg = self.cfg
         started = time.perf_counter()
@@ -397,7 +407,7 @@ class Loop:
             run.path, status, self.history, self.monitor.state(), self.built.model.state_dict()
         )
 
-    def finish(self, run: RunDir, status: str, started: float, draw: bool) -> None:
+    def finish(self, run: RunDir, status: str, started: float, draw: Painter | None) -> None:
         """Write checkpoints (and plots), then tell the reporters how the run ended."""
         if not self.world.is_main:
             return  # rank 0 writes and reports for every rank
@@ -413,8 +423,8 @@ class Loop:
             warnings.simplefilter("ignore", RuntimeWarning)
             if self.history:
                 test = self.write_evaluation(run, final=status in ("completed", "early_stopped"))
-            if draw and self.history:
-                self.draw(run)
+            if draw is not None and self.history:
+                self.draw(run, draw)
         files = {"run": run.path, "metrics": run.metrics, "last": run.checkpoint("last")}
         if run.checkpoint("best").exists():
             files["best"] = run.checkpoint("best")
@@ -477,7 +487,7 @@ class Loop:
         state["pid"] = os.getpid()
         write_run_state(run, state)
 
-    def draw(self, run: RunDir) -> None:
+    def draw(self, run: RunDir, plots: Painter) -> None:
         """plots/: loss and metric curves; the fit (1-D regression) or predicted vs actual;
         the confusion matrix and, for two features, the decision regions of a classifier."""
         run.plots.mkdir(exist_ok=True)
@@ -563,19 +573,20 @@ def train(
     config_path: Path | None = None,
     output_dir: Path | None = None,
     resume: Path | None = None,
-    quiet: bool = False,
     reporters: list[Reporter] | None = None,
-    console: Any = None,
-    plots: bool = True,
+    painter: Painter | None = None,
 ) -> RunResult:
     """Train CFG into a new run directory, or continue the run RESUME points at.
+
+    REPORTERS hear every event (the verb hands in the console and logs); PAINTER draws plots/
+    when given.
 
     Under mpirun every rank calls this: rank 0 prints and writes the run directory, and a
     user error is raised on every rank but printed once.
     """
     world, device_name = parallel.join(cfg.device)
     try:
-        return _train(cfg, world, device_name, output_dir, resume, quiet, reporters, console, plots)
+        return _train(cfg, world, device_name, output_dir, resume, reporters or [], painter)
     except UserError as error:
         if world.distributed and isinstance(error, TrainingInterruptedError):
             # the launcher that forwarded the signal sets the job's status (128 + signal);
@@ -594,19 +605,12 @@ def _train(
     device_name: str,
     output_dir: Path | None,
     resume: Path | None,
-    quiet: bool,
-    reporters: list[Reporter] | None,
-    console: Any,
-    plots: bool,
+    reporters: list[Reporter],
+    painter: Painter | None,
 ) -> RunResult:
     """train() on this rank of WORLD."""
-    from mgectl.report.console import ConsoleReporter
-
     saved, source = world.agreed(lambda: resume_point(resume, stored_config(cfg), cfg))
-    if world.distributed and console is None:
-        console = parallel.rank_console()
-    shown = [ConsoleReporter(console=console, quiet=quiet), *(reporters or [])]
-    emit = Broadcast(shown if world.is_main else [])  # the other ranks say nothing
+    emit = Broadcast(reporters if world.is_main else [])  # the other ranks say nothing
     resolve_device(device_name)  # a missing GPU is one clear line, not a traceback
     with default_device(device_name) as device:
 
@@ -625,7 +629,7 @@ def _train(
             run = world.agreed(
                 lambda: open_run(world, cfg, source, output_dir, loop.history, locks)
             )
-            return loop.run(run, source, draw=plots and world.is_main)
+            return loop.run(run, source, draw=painter if world.is_main else None)
         finally:
             for lock in locks:
                 lock.release()

@@ -11,8 +11,11 @@ from rich.console import Console
 
 from engine import serialization
 from mgectl.config.experiment import load_config
+from mgectl.report import plots as painter
+from mgectl.report.console import ConsoleReporter
 from mgectl.train.events import EpochEnd, Event, StepEnd
-from mgectl.train.loop import RunResult, train
+from mgectl.train.loop import RunResult
+from mgectl.train.loop import train as train_loop
 from mgectl.train.rundir import read_metrics
 
 # Every piece of state a resume must restore: shuffling, dropout, batch norm, Adam buffers,
@@ -64,6 +67,20 @@ train:
 def quiet_console() -> Console:
     """A console that writes into a string (not a terminal), for tests that ignore output."""
     return Console(file=io.StringIO(), width=120)
+
+
+def train(
+    cfg: Any,
+    *,
+    console: Console | None = None,
+    quiet: bool = False,
+    plots: bool = True,
+    reporters: list | tuple = (),
+    **kwargs: Any,
+) -> RunResult:
+    """mgectl.train.loop.train with what the train verb hands in: the console and the plots."""
+    shown = [ConsoleReporter(console=console, quiet=quiet), *reporters]
+    return train_loop(cfg, reporters=shown, painter=painter if plots else None, **kwargs)
 
 
 def run(path: Path, *overrides: str, out: Path, **kwargs: Any) -> RunResult:

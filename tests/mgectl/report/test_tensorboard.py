@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from mgectl_support import REPO
-from trainer_support import quiet_console
+from trainer_support import quiet_console, train
 from typer.testing import Result
 
 from mgectl.config.experiment import load_config
 from mgectl.report.logging import log_reporters
-from mgectl.train.loop import train
 from mgectl.train.rundir import read_metrics
 
 event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")

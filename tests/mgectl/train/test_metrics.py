@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trainer_support import STATEFUL
+from trainer_support import STATEFUL, train
 
 from mgectl.build.builder import build
 from mgectl.config.experiment import load_config
@@ -19,7 +19,7 @@ from mgectl.train.evaluate import (
     per_class,
     regression_metrics,
 )
-from mgectl.train.loop import RunResult, train
+from mgectl.train.loop import RunResult
 
 LABELS = np.array([0, 0, 0, 1, 1, 2])
 PREDICTED = np.array([0, 1, 0, 1, 2, 2])

@@ -14,13 +14,13 @@ from trainer_support import (
     only_run,
     quiet_console,
     run,
+    train,
     weights,
 )
 
 from engine import serialization
 from mgectl.errors import ConfigError, TrainingInterruptedError, UserError
 from mgectl.train.checkpoint import config_from_checkpoint
-from mgectl.train.loop import train
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ from trainer_support import (
     only_run,
     quiet_console,
     run,
+    train,
     weights,
 )
 
 from mgectl.config.experiment import load_config
 from mgectl.errors import UserError
 from mgectl.train.events import CheckpointSaved
-from mgectl.train.loop import train
 from mgectl.train.rundir import find_checkpoint
 from mgectl.train.runlock import RunLock, holder
 

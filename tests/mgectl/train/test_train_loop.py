@@ -17,6 +17,7 @@ from trainer_support import (
     only_run,
     quiet_console,
     run,
+    train,
     weights,
 )
 
@@ -26,7 +27,6 @@ from engine.data.synthetic import linear
 from mgectl.config.experiment import load_config, resolved_dict
 from mgectl.errors import TrainingDivergedError, TrainingInterruptedError, UserError
 from mgectl.train.events import CheckpointSaved, EpochEnd, RunEnd, RunStart, StepEnd
-from mgectl.train.loop import train
 
 LINEAR = REPO / "configs" / "linear_regression.yaml"
 
