@@ -16,6 +16,8 @@ from mgectl_support import MINIMAL, REPO
 
 from mgectl import __version__
 from mgectl.config.experiment import ExperimentConfig, load_config, resolved_dict
+from mgectl.report import plots
+from mgectl.report.console import ConsoleReporter
 
 VERBS = ["validate", "train", "gen-data", "predict", "schema"]
 
@@ -131,13 +133,16 @@ def test_train_hands_the_config_to_the_trainer(
     (cfg,) = args
     assert isinstance(cfg, ExperimentConfig)
     assert cfg.device == "cpu0"
+    reporters = kwargs.pop("reporters")
     assert kwargs == {
         "config_path": path,
         "output_dir": tmp_path / "run",
         "resume": None,
-        "quiet": True,
-        "reporters": [],  # train.log asks for no extra loggers
+        "painter": plots,
     }
+    # the verb builds the console reporter (-q: quiet); train.log asks for no extra loggers
+    (console,) = reporters
+    assert isinstance(console, ConsoleReporter) and console.quiet
 
 
 def test_train_resume_must_exist(cli: Callable, write_config: Callable, tmp_path: Path) -> None:
