@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import engine.module as M
 import engine.optimizer as optim
@@ -16,6 +16,11 @@ from mgectl.build.losses import LOSSES, LossFn, head_width
 from mgectl.build.models import MODELS, InputShape, model_layout
 from mgectl.config.optimizers import OPTIMIZERS, OptimizerSection
 from mgectl.errors import UserError
+
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
+    from mgectl.config.optimizers import SchedulerConfig
+    from mgectl.config.sections import AnyLossConfig, ModelConfig
 
 __all__ = [
     "LOSSES",
@@ -32,7 +37,7 @@ __all__ = [
 ]
 
 
-def build_dataset(cfg: Any) -> PreparedData:
+def build_dataset(cfg: ExperimentConfig) -> PreparedData:
     """The data split and standardised as the config says, shaped for its model."""
     data = prepare(cfg, model_layout(cfg.model))
     loss_type = cfg.loss.type
@@ -44,12 +49,12 @@ def build_dataset(cfg: Any) -> PreparedData:
     return data
 
 
-def build_model(model_cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_model(model_cfg: ModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """The model a ``model:`` section names, for inputs of SHAPE and OUTPUTS numbers out."""
     return MODELS[model_cfg.type].build(model_cfg, shape, outputs)
 
 
-def build_loss(loss_cfg: Any) -> LossFn:
+def build_loss(loss_cfg: AnyLossConfig) -> LossFn:
     """fn(outputs, labels) -> scalar loss Tensor for a ``loss:`` section."""
     return LOSSES[loss_cfg.type].make(loss_cfg)
 
@@ -112,7 +117,9 @@ SCHEDULERS: dict[str, Callable[[optim.Optimizer, Any], LRScheduler]] = {
 }
 
 
-def build_scheduler(sched_cfg: Any, optimizer: optim.Optimizer) -> LRScheduler | None:
+def build_scheduler(
+    sched_cfg: SchedulerConfig | None, optimizer: optim.Optimizer
+) -> LRScheduler | None:
     """The per-epoch lr schedule, wrapped in a linear warm-up when warmup_epochs > 0."""
     if sched_cfg is None:
         return None
@@ -138,7 +145,7 @@ class Built:
     outputs: int
 
 
-def build(cfg: Any) -> Built:
+def build(cfg: ExperimentConfig) -> Built:
     """Build data, model, loss, optimizer and scheduler from a validated config, in that order.
 
     The order matters for reproducibility: model initialisation draws from engine.random, so

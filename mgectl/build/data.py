@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mgectl.build.columns import Column, ColumnEncoder, is_missing
 from mgectl.build.models import InputShape
 from mgectl.errors import UserError
+
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
 
 # The split draws from its own stream: seeded with the experiment seed alone it would repeat
 # the generator's draws (data.seed defaults to the same seed) and correlate with the labels.
@@ -330,7 +333,7 @@ def check_layout(source: Source, layout: str, model_type: str) -> None:
         )
 
 
-def prepare(cfg: Any, layout: str) -> PreparedData:
+def prepare(cfg: ExperimentConfig, layout: str) -> PreparedData:
     """Load the data, split it with cfg.seed, fill and encode, standardise on the training
     split, reshape."""
     source = load_source(cfg.data, cfg.task)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import engine.functional as F
 from engine import Tensor
 from mgectl.errors import UserError
+
+if TYPE_CHECKING:
+    from mgectl.config.sections import LossConfig, PluginLossConfig
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -23,15 +26,15 @@ class LossSpec:
     binary: bool = False  # a one-output head scoring class 1 (labels must be 0/1)
 
 
-def _square(cfg: Any) -> LossFn:
+def _square(cfg: LossConfig) -> LossFn:
     return F.loss.square_loss
 
 
-def _l1(cfg: Any) -> LossFn:
+def _l1(cfg: LossConfig) -> LossFn:
     return F.loss.l1_loss
 
 
-def _cross_entropy(cfg: Any) -> LossFn:
+def _cross_entropy(cfg: LossConfig) -> LossFn:
     smooth = cfg.label_smooth
 
     def loss(outputs: Tensor, labels: Tensor) -> Tensor:
@@ -40,14 +43,14 @@ def _cross_entropy(cfg: Any) -> LossFn:
     return loss
 
 
-def _binary_cross_entropy(cfg: Any) -> LossFn:
+def _binary_cross_entropy(cfg: LossConfig) -> LossFn:
     def loss(outputs: Tensor, labels: Tensor) -> Tensor:
         return F.loss.binary_cross_entropy(outputs, F.astype(labels, "float32"))
 
     return loss
 
 
-def _hinge(cfg: Any) -> LossFn:
+def _hinge(cfg: LossConfig) -> LossFn:
     def loss(outputs: Tensor, labels: Tensor) -> Tensor:
         # hinge wants labels in {-1, +1}; the data's classes are {0, 1}
         return F.loss.hinge_loss(outputs, F.astype(labels, "float32") * 2 - 1)
@@ -55,7 +58,7 @@ def _hinge(cfg: Any) -> LossFn:
     return loss
 
 
-def _plugin(cfg: Any) -> LossFn:
+def _plugin(cfg: PluginLossConfig) -> LossFn:
     from mgectl.build.plugins import construct, import_class
 
     cls = import_class(cfg.class_path, cfg.python_path, "loss")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import engine as mge
 import engine.functional as F
@@ -13,6 +13,16 @@ from mgectl.build.activations import ACTIVATIONS
 from mgectl.build.layers import build_layers, sequential_layout
 from mgectl.build.plugins import OneOutput, build_plugin
 from mgectl.errors import UserError
+
+if TYPE_CHECKING:
+    from mgectl.config.sections import (
+        CNNModelConfig,
+        LinearModelConfig,
+        MLPModelConfig,
+        ModelConfig,
+        SequentialModelConfig,
+        SoftmaxModelConfig,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,12 +57,12 @@ def _head(layers: list[M.Module], in_features: int, outputs: int) -> M.Sequentia
     return M.Sequential(*layers)
 
 
-def build_linear(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_linear(cfg: LinearModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """The tutorial's y = w * x + b."""
     return LinearRegression(cfg.init_w, cfg.init_b)
 
 
-def build_mlp(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_mlp(cfg: MLPModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """Linear [-> BatchNorm1d] -> activation [-> Dropout] per hidden size, then the head."""
     layers: list[M.Module] = []
     width = shape.features
@@ -67,12 +77,12 @@ def build_mlp(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
     return _head(layers, width, outputs)
 
 
-def build_softmax(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_softmax(cfg: SoftmaxModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """One Linear layer from features to class scores (softmax lives in the loss)."""
     return _head([], shape.features, outputs)
 
 
-def build_cnn(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_cnn(cfg: CNNModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """LeNet-style: (Conv2d -> activation -> MaxPool2d) per channel count, Flatten, Linears."""
     channels, height, width = shape.image
     layers: list[M.Module] = []
@@ -102,7 +112,7 @@ def _conv_pool_size(size: int, kernel: int) -> int:
     return (size - kernel + 1) // 2
 
 
-def build_sequential(cfg: Any, shape: InputShape, outputs: int) -> M.Module:
+def build_sequential(cfg: SequentialModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """The layers the config lists, then (with head: true) a Linear to OUTPUTS."""
     sample = shape.image if cfg.layers and sequential_layout(cfg.layers) == "image" else None
     modules, out_shape = build_layers(cfg.layers, sample or (shape.features,))
@@ -148,7 +158,7 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def model_layout(model_cfg: Any) -> str:
+def model_layout(model_cfg: ModelConfig) -> str:
     """The input layout the model a ``model:`` section describes takes."""
     return MODELS[model_cfg.type].layout(model_cfg)
 

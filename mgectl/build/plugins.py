@@ -11,11 +11,15 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import engine.functional as F
 import engine.module as M
 from mgectl.errors import UserError
+
+if TYPE_CHECKING:
+    from mgectl.build.models import InputShape
+    from mgectl.config.sections import PluginModelConfig
 
 # What mgectl offers a constructor that asks for it, beside the config's init_args.
 OFFERED = ("in_features", "in_shape", "outputs")
@@ -95,7 +99,7 @@ class OneOutput(M.Module):
         return F.flatten(y) if y.ndim == 2 and y.shape[1] == 1 else y
 
 
-def build_plugin(cfg: Any, shape: Any, outputs: int) -> M.Module:
+def build_plugin(cfg: PluginModelConfig, shape: InputShape, outputs: int) -> M.Module:
     """The user's model class from ``model.class_path``, built for the data's shape."""
     cls = import_class(cfg.class_path, cfg.python_path, "model")
     in_shape = tuple(shape.image) if shape.image else (shape.features,)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgectl.config.experiment import resolved_yaml
 from mgectl.errors import UserError
 from mgectl.train.events import EpochEnd, Event, Reporter, RunEnd, RunStart
+
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
 
 NOT_SCALARS = ("epoch",)  # the step itself, not a value to plot
 
@@ -15,7 +18,7 @@ NOT_SCALARS = ("epoch",)  # the step itself, not a value to plot
 class TensorBoardReporter:
     """Writes each epoch's record as scalars (step = epoch) and the config as text."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: ExperimentConfig) -> None:
         try:
             from tensorboardX import SummaryWriter
         except ImportError:
@@ -48,6 +51,6 @@ class TensorBoardReporter:
             self.writer = None
 
 
-def log_reporters(cfg: Any) -> list[Reporter]:
+def log_reporters(cfg: ExperimentConfig) -> list[Reporter]:
     """The reporters ``train.log`` asks for."""
     return [TensorBoardReporter(cfg)] if "tensorboard" in cfg.train.log else []

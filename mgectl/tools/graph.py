@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import engine.random
 from engine.core.device import default_device
@@ -12,8 +12,11 @@ from mgectl.train.device import resolve_device
 from mgectl.train.events import Broadcast
 from mgectl.train.loop import Loop
 
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
 
-def step_graph(cfg: Any) -> Graph:
+
+def step_graph(cfg: ExperimentConfig) -> Graph:
     """Trace the training loop's forward + loss + backward on the config's first batch."""
     resolve_device(cfg.device)  # a missing GPU is one clear line, not a traceback
     with default_device(cfg.device) as device:

@@ -9,7 +9,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -64,6 +64,9 @@ from mgectl.train.runlock import RunLock
 from mgectl.train.setup import open_run, resume_point, stored_config
 from mgectl.train.signals import Interrupted, StopRequests, exit_code_of
 
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
+
 
 class Painter(Protocol):
     """Draws the plots/ pictures from numbers the loop computed: mgectl.report.plots, which the
@@ -92,7 +95,7 @@ class Loop:
 
     def __init__(
         self,
-        cfg: Any,
+        cfg: ExperimentConfig,
         built: Built,
         device: Device,
         emit: Reporter,
@@ -568,7 +571,7 @@ class Loop:
 
 
 def train(
-    cfg: Any,
+    cfg: ExperimentConfig,
     *,
     config_path: Path | None = None,
     output_dir: Path | None = None,
@@ -600,7 +603,7 @@ def train(
 
 
 def _train(
-    cfg: Any,
+    cfg: ExperimentConfig,
     world: parallel.World,
     device_name: str,
     output_dir: Path | None,

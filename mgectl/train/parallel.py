@@ -153,10 +153,11 @@ class World:
         """Average floating-point buffers (BatchNorm running statistics) over the ranks."""
         if not self.distributed:
             return
+        import engine.functional as F
+
         for buffer in model.buffers():
             if buffer.dtype.kind == "f":
-                self.comm.allreduce(buffer.device.backend, buffer._data, "sum", inplace=True)
-                buffer._data /= self.size
+                buffer[...] = F.distributed.all_reduce_sum(buffer) / self.size
 
     def allreduce_callbacks(self) -> list[Any]:
         """GradManager callbacks: average the gradients over the ranks (none for one process)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgectl.config.experiment import resolved_dict, resolved_yaml
 from mgectl.errors import UserError
@@ -21,8 +21,11 @@ from mgectl.train.rundir import (
 )
 from mgectl.train.runlock import RunLock
 
+if TYPE_CHECKING:
+    from mgectl.config.experiment import ExperimentConfig
 
-def stored_config(cfg: Any) -> dict[str, Any]:
+
+def stored_config(cfg: ExperimentConfig) -> dict[str, Any]:
     """The resolved config a checkpoint keeps; a data file path is made absolute to stay valid."""
     config = resolved_dict(cfg)
     if "path" in config["data"]:
@@ -30,7 +33,7 @@ def stored_config(cfg: Any) -> dict[str, Any]:
     return config
 
 
-def resumable(saved: dict[str, Any], cfg: Any, source: Path) -> None:
+def resumable(saved: dict[str, Any], cfg: ExperimentConfig, source: Path) -> None:
     """Refuse a resume that has nothing left to do, saying how to ask for more."""
     progress = saved["progress"]
     done = int(progress["epoch"])
@@ -48,7 +51,7 @@ def resumable(saved: dict[str, Any], cfg: Any, source: Path) -> None:
 
 
 def resume_point(
-    resume: Path | None, config: dict[str, Any], cfg: Any
+    resume: Path | None, config: dict[str, Any], cfg: ExperimentConfig
 ) -> tuple[dict[str, Any] | None, Path | None]:
     """The checkpoint RESUME points at and its path, checked against CONFIG; (None, None)."""
     if resume is None:
@@ -73,7 +76,7 @@ def history_until(checkpoint: Path, epochs: int) -> list[dict[str, Any]]:
     return [r for r in records if isinstance(r.get("epoch"), int) and r["epoch"] < epochs]
 
 
-def preflight(cfg: Any, output_dir: Path | None = None) -> None:
+def preflight(cfg: ExperimentConfig, output_dir: Path | None = None) -> None:
     """Every check train makes before its first step, without training or writing anything.
 
     `mgectl validate` runs it so both commands give the same verdict: the device exists,
@@ -93,7 +96,7 @@ def preflight(cfg: Any, output_dir: Path | None = None) -> None:
 
 def open_run(
     world: World,
-    cfg: Any,
+    cfg: ExperimentConfig,
     source: Path | None,
     output_dir: Path | None,
     history: list[dict[str, Any]],
