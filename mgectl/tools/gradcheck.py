@@ -13,7 +13,7 @@ would be random); batch norm stays in training mode, which is deterministic give
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,12 @@ import numpy as np
 import engine.module as M
 import engine.random
 from engine import Tensor
-from engine.autodiff.check import ParameterCheck, cast_in_place, check_parameters, json_float
+from engine.autodiff.check import (
+    ParameterChecks,
+    cast_in_place,
+    check_parameters,
+    json_float,
+)
 from engine.core.device import default_device
 from mgectl.build.builder import build
 from mgectl.build.models import describe_model
@@ -32,34 +37,19 @@ DEFAULT_ENTRIES = 32
 DEFAULT_BATCH = 8
 
 
-@dataclass
-class ConfigCheck:
-    """Everything `check_config` found: the setting and one ParameterCheck per parameter."""
+@dataclass(kw_only=True)
+class ConfigCheck(ParameterChecks):
+    """What `check_config` found: check_parameters' result plus the setting it ran in."""
 
     model: str  # describe_model's one-line summary
     loss_type: str
-    loss: float  # the loss on the batch at the initial parameters
     rows: int  # batch rows
     device: str
     dtype: str
-    eps: float
-    atol: float
-    rtol: float
     seed: int
     max_entries: int
     dropout_layers: int = 0  # Dropout modules put in eval mode
-    parameters: list[ParameterCheck] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        """Whether every parameter's gradient matched."""
-        return all(p.passed for p in self.parameters)
-
-    @property
-    def failed(self) -> list[str]:
-        """Names of the parameters whose gradient did not match."""
-        return [p.name for p in self.parameters if not p.passed]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the --json report without the config path)."""
