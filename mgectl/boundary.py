@@ -13,7 +13,6 @@ from typer.core import TyperGroup
 from mgectl.errors import UserError
 
 DEBUG_KEY = "mgectl.debug"
-EXIT_USER = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 1  # as Click exits when the reader of its output went away

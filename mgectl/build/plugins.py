@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from mgectl.build.models import InputShape
     from mgectl.config.sections import PluginModelConfig
 
-# What mgectl offers a constructor that asks for it, beside the config's init_args.
-OFFERED = ("in_features", "in_shape", "outputs")
-
 
 def import_class(class_path: str, python_path: str | None, where: str) -> type:
     """The class CLASS_PATH names, imported with PYTHON_PATH first on sys.path."""

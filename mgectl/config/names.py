@@ -16,14 +16,12 @@ Activation = Literal["relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"]
 LossType = Literal["mse", "l1", "cross_entropy", "binary_cross_entropy", "hinge"]
 SchedulerType = Literal["step", "multistep", "cosine"]
 Monitor = Literal["val_loss", "val_accuracy", "train_loss", "train_accuracy"]
-DataFormat = Literal["csv", "npz"]
 LogTarget = Literal["tensorboard"]
 
 GENERATOR_NAMES: tuple[str, ...] = get_args(GeneratorName)
 MODEL_TYPES: tuple[str, ...] = get_args(ModelType)
 LOSS_TYPES: tuple[str, ...] = get_args(LossType)
 SCHEDULER_TYPES: tuple[str, ...] = get_args(SchedulerType)
-DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
 
 # The parameters a data: section writes as data.n / data.noise / data.seed, not under params
 COMMON_GENERATOR_PARAMS = ("n", "noise", "seed")
