@@ -71,7 +71,8 @@ def _check_options(task: Task, label_dtype: LabelDtype) -> None:
         raise ValueError(f"label_dtype must be one of {_LABEL_DTYPES}, got {label_dtype!r}")
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether a CSV cell reads as a number (the one rule for train and predict)."""
     try:
         float(text)
     except ValueError:
@@ -81,9 +82,7 @@ def _is_number(text: str) -> bool:
 
 def _number_mask(cells: np.ndarray) -> np.ndarray:
     """Boolean mask of the cells that parse as numbers (only used on the slow path)."""
-    return np.fromiter((_is_number(c) for c in cells.ravel()), bool, cells.size).reshape(
-        cells.shape
-    )
+    return np.fromiter((is_number(c) for c in cells.ravel()), bool, cells.size).reshape(cells.shape)
 
 
 def _describe(cell: str) -> str:
@@ -200,12 +199,12 @@ def _read_rows(path: Path, delimiter: str | None) -> list[tuple[int, list[str]]]
 def _has_header(rows: list[tuple[int, list[str]]]) -> bool:
     """Guess: a header has a text cell where the next row holds a number (or is the only row)."""
     first = rows[0][1]
-    if all(_is_number(c) for c in first):
+    if all(is_number(c) for c in first):
         return False
     if len(rows) == 1:
         return True
     second = rows[1][1]
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+    return any(not is_number(a) and is_number(b) for a, b in zip(first, second, strict=False))
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)

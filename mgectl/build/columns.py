@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.data.tabular import is_number
 from mgectl.errors import UserError
 
 # Cells that mean "no value" (compared case-insensitively, after stripping).
@@ -112,7 +113,7 @@ class ColumnEncoder:
                 continue
             values = _as_numbers(col)
             if values is None:
-                row = next(i for i, c in enumerate(col) if not missing[i] and not _number(c))
+                row = next(i for i, c in enumerate(col) if not missing[i] and not is_number(c))
                 self.fail(lines[row], column, f"{str(col[row])!r} is not a number")
             bad = ~missing & (~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX))
             if bad.any():
@@ -197,11 +198,3 @@ class ColumnEncoder:
         """The encoder state() described, for rows of SOURCE."""
         columns = [Column(c["name"], c["categories"], c["fill"]) for c in state["columns"]]
         return cls(columns, state["encoding"], state["missing"], source)
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
