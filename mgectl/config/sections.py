@@ -322,19 +322,24 @@ class SequentialModelConfig(Section):
     )
 
 
-class PluginModelConfig(Section):
-    """Your own engine.module.Module subclass, imported by its dotted path."""
+class PluginSection(Section):
+    """A class of your own named by class_path (the LightningCLI convention), with init_args."""
 
     type: Literal["plugin"] = "plugin"
     class_path: str = Field(description="module.ClassName, e.g. my_models.TinyResNet")
     init_args: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
-    layout: Literal["vector", "image"] = Field(
-        "vector", description="what the model takes: (N, features) or (N, C, H, W)"
-    )
     python_path: str | None = _python_path()
 
     _class_path = field_validator("class_path")(classmethod(_dotted_class_path))
     _python_path = field_validator("python_path")(classmethod(_absolute_folder))
+
+
+class PluginModelConfig(PluginSection):
+    """Your own engine.module.Module subclass, imported by its dotted path."""
+
+    layout: Literal["vector", "image"] = Field(
+        "vector", description="what the model takes: (N, features) or (N, C, H, W)"
+    )
 
 
 def _model_kind(value: Any) -> str | None:
@@ -378,17 +383,10 @@ class LossConfig(Section):
         return self
 
 
-class PluginLossConfig(Section):
+class PluginLossConfig(PluginSection):
     """Your own loss class: built with init_args, called as loss(outputs, labels)."""
 
-    type: Literal["plugin"] = "plugin"
-    class_path: str = Field(description="module.ClassName of a callable (outputs, labels)")
-    init_args: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
     task: Task = Field(description="what the labels are: regression targets or class ids")
-    python_path: str | None = _python_path()
-
-    _class_path = field_validator("class_path")(classmethod(_dotted_class_path))
-    _python_path = field_validator("python_path")(classmethod(_absolute_folder))
 
 
 def _loss_kind(value: Any) -> str | None:
