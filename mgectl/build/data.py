@@ -178,7 +178,7 @@ def _check_finite(x: np.ndarray, encoder: ColumnEncoder, rows: np.ndarray) -> No
 
 def _csv(data: Any, task: str) -> Source:
     """A CSV through the engine's reader, its cells encoded by a ColumnEncoder."""
-    from engine.data import read_csv
+    from engine.data import DataFileError, read_csv
     from engine.data.tabular import parse_label_cells
 
     rows = read_csv(data.path, delimiter=data.delimiter)
@@ -193,7 +193,10 @@ def _csv(data: Any, task: str) -> Source:
     names = [rows.names[i] for i in feature_cols]
     categorical = None
     if data.categorical is not None:
-        categorical = [rows.names[rows.column(spec)] for spec in data.categorical]
+        try:
+            categorical = [rows.names[rows.column(spec)] for spec in data.categorical]
+        except DataFileError as error:
+            raise UserError(f"data.categorical: {error}") from None
     cells = rows.cells[:, feature_cols]
     encoder = ColumnEncoder.fit(names, cells, categorical, data.encoding, data.missing, where)
     raw = encoder.raw(cells, rows.lines)
