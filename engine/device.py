@@ -1,13 +1,15 @@
 """engine.device: MegEngine's `megengine.device` functions (counts, defaults, memory, CUDA info).
 
 Device names and the GPU probe belong to `engine.core.device`; this module answers questions
-about them. CPU memory figures come from the OS; GPU ones from CuPy's memory pool.
+about them. CPU memory figures come from the OS; GPU ones from CuPy's memory pool, whose peaks
+and pre-allocation policy `engine.core.gpu_memory` keeps.
 """
 
 from __future__ import annotations
 
 import os
 
+from .core import gpu_memory
 from .core.device import (
     Device,
     as_device,
@@ -94,6 +96,54 @@ def get_reserved_memory(device: str | None = None) -> int:
     return 0 if pool is None else int(pool.total_bytes())
 
 
+def _tracker(device: str | None) -> gpu_memory.PoolTracker | None:
+    """The GPU pool's tracker when `device` is a real CUDA GPU, else None."""
+    return None if _gpu_pool(_device(device)) is None else gpu_memory.tracker()
+
+
+def get_max_allocated_memory(device: str | None = None) -> int:
+    """Most bytes live arrays have held on `device` since the last reset (0 on the CPU)."""
+    tracker = _tracker(device)
+    return 0 if tracker is None else tracker.max_used
+
+
+def get_max_reserved_memory(device: str | None = None) -> int:
+    """Most bytes the caching allocator has held on `device` since the last reset (0 on CPU)."""
+    tracker = _tracker(device)
+    return 0 if tracker is None else tracker.max_reserved
+
+
+def reset_max_memory_stats(device: str | None = None) -> None:
+    """Restart the peaks of `device` from its current figures (nothing to do on the CPU)."""
+    tracker = _tracker(device)
+    if tracker is not None:
+        tracker.reset_peaks()
+
+
+def set_prealloc_config(
+    alignment: int = 1,
+    min_req: int = 32 * 1024 * 1024,
+    max_overhead: int = 0,
+    growth_factor: float = 2.0,
+    device_type: str = "gpu",
+) -> None:
+    """How much GPU memory to take from the driver each time the pool must grow.
+
+    A request the pool cannot serve reserves min(max(size, min_req, growth_factor *
+    reserved), size + max_overhead) bytes rounded up to `alignment` (MegEngine's rule; the
+    defaults reserve nothing extra). Call it before the first GPU tensor: later calls warn
+    and change nothing, as in MegEngine.
+
+    Example:
+        >>> engine.device.set_prealloc_config(min_req=64 << 20, max_overhead=256 << 20)
+    """
+    if device_type not in ("gpu", "cuda"):
+        raise ValueError(f"device_type must be 'gpu' (CUDA), got {device_type!r}")
+    gpu_memory.set_prealloc_config(
+        gpu_memory.PreallocConfig(alignment, min_req, max_overhead, growth_factor)
+    )
+
+
 def coalesce_free_memory() -> None:
     """Give the GPU memory the caching allocator keeps but no array uses back to the driver."""
     dev = as_device("gpu0") if is_cuda_available() else None
@@ -133,6 +183,16 @@ def get_cuda_driver_version() -> int:
     return int(_cuda_runtime().driverGetVersion())
 
 
+def get_cudnn_version() -> int:
+    """0: the engine's GPU kernels are CuPy's and use no cuDNN (MegEngine: its build's cuDNN)."""
+    return 0
+
+
+def get_tensorrt_version() -> int:
+    """0: the engine has no TensorRT runtime (MegEngine: the TensorRT version of its build)."""
+    return 0
+
+
 __all__ = [
     "coalesce_free_memory",
     "get_allocated_memory",
@@ -140,14 +200,20 @@ __all__ = [
     "get_cuda_device_property",
     "get_cuda_driver_version",
     "get_cuda_version",
+    "get_cudnn_version",
     "get_default_device",
     "get_device_count",
+    "get_max_allocated_memory",
+    "get_max_reserved_memory",
     "get_mem_status_bytes",
     "get_reserved_memory",
+    "get_tensorrt_version",
     "is_atlas_available",
     "is_cambricon_available",
     "is_cuda_available",
     "is_rocm_available",
+    "reset_max_memory_stats",
     "set_default_device",
+    "set_prealloc_config",
     "what_is_xpu",
 ]

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from . import gpu_memory
+
 # `<kind><index or x>[:<stream>]` or `<kind>:<stream>` (index 0, as MegEngine reads "cpu:0");
 # the kind must be xpu, cpu, gpu or a registered one.
 _NAME = re.compile(r"^([a-z]+?)(?:(x|\d+)(?::(\d+))?|:(\d+))$")
@@ -56,6 +58,8 @@ def _cupy_backend() -> Backend | None:
                 backend = Backend("gpu", cupy, cupy.asnumpy, cupy.asarray, is_gpu=True)
         except Exception:  # no CuPy, no driver, no device: all mean "no GPU"
             backend = None
+        if backend is not None:
+            gpu_memory.track(backend.xp)  # peaks and pre-allocation policy of its pool
         _gpu_state["backend"] = backend
     return _gpu_state["backend"]
 
