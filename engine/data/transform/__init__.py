@@ -1,6 +1,14 @@
 """engine.data.transform: per-sample transforms for the DataLoader, as MegEngine names them."""
 
 from . import functional
+from .color import (
+    BrightnessTransform,
+    ColorJitter,
+    ContrastTransform,
+    HueTransform,
+    Lighting,
+    SaturationTransform,
+)
 from .geometry import (
     CenterCrop,
     Pad,
@@ -10,14 +18,27 @@ from .geometry import (
     RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
+    ShortestEdgeResize,
 )
 from .meta_transform import PseudoTransform, Transform
-from .vision import Compose, GaussianNoise, Normalize, ToMode, VisionTransform
+from .vision import (
+    Compose,
+    GaussianNoise,
+    Normalize,
+    ToMode,
+    TorchTransformCompose,
+    VisionTransform,
+)
 
 __all__ = [
+    "BrightnessTransform",
     "CenterCrop",
+    "ColorJitter",
     "Compose",
+    "ContrastTransform",
     "GaussianNoise",
+    "HueTransform",
+    "Lighting",
     "Normalize",
     "Pad",
     "PseudoTransform",
@@ -27,7 +48,10 @@ __all__ = [
     "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
+    "SaturationTransform",
+    "ShortestEdgeResize",
     "ToMode",
+    "TorchTransformCompose",
     "Transform",
     "VisionTransform",
     "functional",

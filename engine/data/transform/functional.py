@@ -1,10 +1,12 @@
-"""Image kernels of the data pipeline on NumPy HWC arrays: pad, flip, resize (as OpenCV does).
+"""Image kernels of the data pipeline on NumPy HWC arrays: pad, flip, resize, colour spaces.
 
 MegEngine calls OpenCV here; these reproduce its results without the dependency. Images are
-host arrays shaped (H, W, C); a 2-D result keeps its channel axis. Resizing follows
-cv2.resize: bilinear samples at half-pixel centres with edge clamping, nearest takes
-floor(dst * src / dst_size). Integer images are rounded back to their dtype (OpenCV's
-fixed-point bilinear may differ by 1 on uint8).
+host arrays shaped (H, W, C) with channels in OpenCV's BGR order; a 2-D result keeps its
+channel axis. Resizing follows cv2.resize: bilinear samples at half-pixel centres with edge
+clamping, nearest takes floor(dst * src / dst_size). Integer images are rounded back to their
+dtype (OpenCV's fixed-point bilinear may differ by 1 on uint8). Colour conversions follow
+OpenCV 4's arithmetic bit for bit (its fixed-point tables on uint8, its fused multiply-adds on
+float32), checked over all 2**24 uint8 colours.
 """
 
 from __future__ import annotations
@@ -107,4 +109,95 @@ def _linear_taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lo, hi, pos - lo
 
 
-__all__ = ["INTER_LINEAR", "INTER_NEAREST", "flip", "pad", "pad_sizes", "resize"]
+# cv2.COLOR_BGR2GRAY: uint8 in 15-bit fixed point, float32 with these float32 weights
+_GRAY_SHIFT = 15
+_GRAY_FIXED = (3735, 19235, 9798)  # B, G, R
+_GRAY_FLOAT = (np.float32(0.114), np.float32(0.587), np.float32(0.299))
+
+
+def _fma(a: np.ndarray, b: np.float32, c: np.ndarray) -> np.ndarray:
+    """a * b + c rounded once to float32, as a fused multiply-add (the product is exact)."""
+    return (a.astype(np.float64) * np.float64(b) + c).astype(np.float32)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """BGR (or BGRA) to gray, as cv2.COLOR_BGR2GRAY: 0.114 B + 0.587 G + 0.299 R, (H, W, 1)."""
+    image = _check_image(image, "to_gray")
+    if image.shape[2] not in (3, 4):
+        raise ValueError(f"to_gray: image must have 3 or 4 channels (BGR), got {image.shape}")
+    b, g, r = image[..., 0], image[..., 1], image[..., 2]
+    if image.dtype == np.uint8:
+        wb, wg, wr = _GRAY_FIXED
+        total = b.astype(np.int32) * wb + g.astype(np.int32) * wg + r.astype(np.int32) * wr
+        gray = ((total + (1 << (_GRAY_SHIFT - 1))) >> _GRAY_SHIFT).astype(np.uint8)
+    elif image.dtype == np.float32:
+        wb, wg, wr = _GRAY_FLOAT
+        gray = _fma(r, wr, _fma(b, wb, g * wg))  # OpenCV's vector order: G, then B, then R
+    else:
+        raise ValueError(f"to_gray: image must be uint8 or float32, got {image.dtype}")
+    return gray[..., None]
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Gray (H, W, 1) to BGR (H, W, 3) by repeating the channel, as cv2.COLOR_GRAY2BGR."""
+    image = _check_image(image, "to_bgr")
+    if image.shape[2] != 1:
+        raise ValueError(f"to_bgr: image must have 1 channel, got shape {image.shape}")
+    return np.repeat(image, 3, axis=2)
+
+
+_HSV_SHIFT = 12
+_HSV_HALF = 1 << (_HSV_SHIFT - 1)
+# OpenCV's division tables: 255 / v for saturation and 256 / (6 diff) for a full-range hue
+_SDIV = np.concatenate([[0], np.rint((255 << _HSV_SHIFT) / np.arange(1, 256))]).astype(np.int64)
+_HDIV = np.concatenate([[0], np.rint((256 << _HSV_SHIFT) / (6.0 * np.arange(1, 256)))])
+_HDIV = _HDIV.astype(np.int64)
+# which of (v, v(1-s), v(1-s f), v(1-s(1-f))) are B, G, R in each sixth of the hue circle
+_SECTORS = np.array([[1, 3, 0], [1, 0, 2], [3, 0, 1], [0, 2, 1], [0, 1, 3], [2, 1, 0]])
+
+
+def bgr_to_hsv_full(image: np.ndarray) -> np.ndarray:
+    """uint8 BGR to HSV with the hue over 0..255, as cv2.COLOR_BGR2HSV_FULL (exactly)."""
+    image = _check_image(image, "bgr_to_hsv_full")
+    src = image[..., :3].astype(np.int64)
+    b, g, r = src[..., 0], src[..., 1], src[..., 2]
+    v = np.maximum(np.maximum(b, g), r)
+    diff = v - np.minimum(np.minimum(b, g), r)
+    s = (diff * _SDIV[v] + _HSV_HALF) >> _HSV_SHIFT
+    h = np.where(v == r, g - b, np.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
+    h = (h * _HDIV[diff] + _HSV_HALF) >> _HSV_SHIFT
+    h = np.where(h < 0, h + 256, h)
+    return np.stack([np.minimum(h, 255), s, v], axis=-1).astype(np.uint8)
+
+
+def hsv_full_to_bgr(hsv: np.ndarray) -> np.ndarray:
+    """uint8 full-range HSV back to BGR, as cv2.COLOR_HSV2BGR_FULL (which reads hue / 255).
+
+    OpenCV's vector code rounds a few exact halves down (71 of the 2**24 inputs differ by 1).
+    """
+    hsv = _check_image(hsv, "hsv_full_to_bgr")
+    one = np.float32(1.0)
+    h = hsv[..., 0].astype(np.float32) * np.float32(6.0 / 255.0)
+    s = hsv[..., 1].astype(np.float32) * np.float32(1.0 / 255.0)
+    v = hsv[..., 2].astype(np.float32) * np.float32(1.0 / 255.0)
+    sector = np.floor(h)
+    f = h - sector
+    table = np.stack([v, v * (one - s), v * (one - s * f), v * (one - s * (one - f))])
+    picks = _SECTORS[sector.astype(np.intp) % 6]  # (H, W, 3) rows of the table
+    bgr = np.take_along_axis(table, np.moveaxis(picks, -1, 0), axis=0)
+    bgr = np.moveaxis(bgr, 0, -1) * np.float32(255.0)
+    return np.clip(np.rint(bgr), 0, 255).astype(np.uint8)
+
+
+__all__ = [
+    "INTER_LINEAR",
+    "INTER_NEAREST",
+    "bgr_to_hsv_full",
+    "flip",
+    "hsv_full_to_bgr",
+    "pad",
+    "pad_sizes",
+    "resize",
+    "to_bgr",
+    "to_gray",
+]

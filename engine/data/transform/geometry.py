@@ -123,6 +123,45 @@ class RandomResize(_Resizing):
         return int(round(h * scale)), int(round(w * scale))
 
 
+class ShortestEdgeResize(_Resizing):
+    """Resize so the shorter side gets a drawn length, unless the longer then exceeds max_size.
+
+    The length is drawn from [min_size[0], min_size[1]] ("range") or from min_size
+    ("choice"); an int min_size means that length always.
+    """
+
+    def __init__(
+        self,
+        min_size: int | Sequence[int],
+        max_size: int,
+        sample_style: str = "range",
+        interpolation: Any = F.INTER_LINEAR,
+        *,
+        order: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(order)
+        if sample_style not in ("range", "choice"):
+            raise NotImplementedError(f"{sample_style} is unsupported sample style")
+        self.sample_style = sample_style
+        self.min_size = (min_size, min_size) if isinstance(min_size, int) else tuple(min_size)
+        self.max_size = max_size
+        self.interpolation = interpolation
+
+    def _target(self, image: np.ndarray) -> tuple[int, int]:
+        h, w = image.shape[:2]
+        rng = current_rng()
+        if self.sample_style == "range":
+            size = int(rng.integers(self.min_size[0], self.min_size[1] + 1))
+        else:
+            size = int(rng.choice(self.min_size))
+        scale = size / min(h, w)
+        th, tw = (size, scale * w) if h < w else (scale * h, size)
+        if max(th, tw) > self.max_size:
+            shrink = self.max_size / max(th, tw)
+            th, tw = th * shrink, tw * shrink
+        return int(round(th)), int(round(tw))
+
+
 class _Cropping(VisionTransform):
     """Shared by crops: a window (x, y) of `output_size` cut from image, mask and coords."""
 
@@ -320,4 +359,5 @@ __all__ = [
     "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
+    "ShortestEdgeResize",
 ]

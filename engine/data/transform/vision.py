@@ -1,7 +1,8 @@
 """VisionTransform (fields dispatched by `order`), Compose, ToMode, Normalize, GaussianNoise.
 
 Image transforms on NumPy HWC samples, named and behaving as MegEngine's (geometric ones
-are in `geometry`).
+are in `geometry`, colour ones in `color`; TorchTransformCompose runs torchvision-style
+transforms on PIL images).
 
 A sample is a tuple whose fields `order` names (default `("image",)`): "image", "mask",
 "boxes", "keypoints", "polygons", or anything ending in "category"/"info" (passed through).
@@ -160,6 +161,38 @@ class Compose(VisionTransform):
         return [self.transforms[i] for i in source]
 
 
+class TorchTransformCompose(VisionTransform):
+    """torchvision-style transforms (callables on PIL images) run on HWC BGR images.
+
+    The image goes to an RGB PIL image (uint8), through each transform in turn, and back to
+    a BGR array; a transform may also return an array, which is taken as it is. Needs Pillow.
+    """
+
+    def __init__(self, transforms: Sequence[Any], *, order: Sequence[str] | None = None):
+        super().__init__(order)
+        self.transforms = transforms
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        try:
+            from PIL import Image
+        except ImportError as err:
+            raise ImportError("TorchTransformCompose needs Pillow: pip install pillow") from err
+        image = np.asarray(image).astype(np.uint8)
+        if image.shape[2] == 3:
+            image = image[..., ::-1]  # BGR -> RGB
+        if image.shape[2] == 1:
+            image = image[..., 0]  # PIL takes a gray image as (H, W)
+        picture: Any = Image.fromarray(np.ascontiguousarray(image))
+        for t in self.transforms:
+            picture = t(picture)
+        out = np.array(picture, dtype=np.uint8)
+        if out.ndim == 2:
+            out = out[..., None]
+        if out.shape[2] == 3:
+            out = out[..., ::-1]  # RGB -> BGR
+        return np.ascontiguousarray(out)
+
+
 class Normalize(VisionTransform):
     """(image - mean) / std per channel, in float32."""
 
@@ -197,4 +230,11 @@ class GaussianNoise(VisionTransform):
         return mask
 
 
-__all__ = ["Compose", "GaussianNoise", "Normalize", "ToMode", "VisionTransform"]
+__all__ = [
+    "Compose",
+    "GaussianNoise",
+    "Normalize",
+    "ToMode",
+    "TorchTransformCompose",
+    "VisionTransform",
+]
