@@ -7,6 +7,7 @@ and pre-allocation policy `engine.core.gpu_memory` keeps.
 
 from __future__ import annotations
 
+import enum
 import os
 
 from .core import gpu_memory
@@ -20,6 +21,19 @@ from .core.device import (
 )
 
 _DEVICE_TYPES = ("xpu", "cpu", "gpu", "rocm")
+
+
+class DeviceType(enum.IntEnum):
+    """MegEngine's device kinds, with its numbers (the engine drives CPU and CUDA ones)."""
+
+    UNSPEC = 0
+    CUDA = 1
+    CPU = 2
+    CAMBRICON = 3
+    ROCM = 8
+    ATLAS = 9
+    MULTITHREAD = 11
+    MAX_DEVICE_ID = 12
 
 
 def is_cambricon_available() -> bool:
@@ -125,23 +139,23 @@ def set_prealloc_config(
     min_req: int = 32 * 1024 * 1024,
     max_overhead: int = 0,
     growth_factor: float = 2.0,
-    device_type: str = "gpu",
+    device_type: DeviceType = DeviceType.CUDA,
 ) -> None:
     """How much GPU memory to take from the driver each time the pool must grow.
 
     A request the pool cannot serve reserves min(max(size, min_req, growth_factor *
     reserved), size + max_overhead) bytes rounded up to `alignment` (MegEngine's rule; the
     defaults reserve nothing extra). Call it before the first GPU tensor: later calls warn
-    and change nothing, as in MegEngine.
+    and change nothing, as in MegEngine. Other device types have no pool to configure.
 
     Example:
         >>> engine.device.set_prealloc_config(min_req=64 << 20, max_overhead=256 << 20)
     """
-    if device_type not in ("gpu", "cuda"):
-        raise ValueError(f"device_type must be 'gpu' (CUDA), got {device_type!r}")
-    gpu_memory.set_prealloc_config(
-        gpu_memory.PreallocConfig(alignment, min_req, max_overhead, growth_factor)
-    )
+    if not isinstance(device_type, DeviceType):
+        raise TypeError(f"device_type must be a DeviceType, got {device_type!r}")
+    config = gpu_memory.PreallocConfig(alignment, min_req, max_overhead, growth_factor)
+    if device_type is DeviceType.CUDA:
+        gpu_memory.set_prealloc_config(config)
 
 
 def coalesce_free_memory() -> None:
@@ -194,6 +208,7 @@ def get_tensorrt_version() -> int:
 
 
 __all__ = [
+    "DeviceType",
     "coalesce_free_memory",
     "get_allocated_memory",
     "get_cuda_compute_capability",

@@ -122,12 +122,26 @@ def test_reserve_size_is_megengines_rule(size, reserved, config, want) -> None:
         ({"min_req": 0}, "Invalid min_req: 0"),
         ({"max_overhead": -1}, "Invalid max_overhead: -1"),
         ({"growth_factor": 0.5}, "Invalid growth_factor: 0.5"),
-        ({"device_type": "cpu"}, "device_type must be 'gpu'"),
     ],
 )
 def test_set_prealloc_config_refuses_what_megengine_asserts(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):  # MegEngine: AssertionError
         device.set_prealloc_config(**kwargs)
+
+
+def test_device_type_numbers_are_megengines() -> None:
+    assert {t.name: int(t) for t in device.DeviceType} == {
+        "UNSPEC": 0,
+        "CUDA": 1,
+        "CPU": 2,
+        "CAMBRICON": 3,
+        "ROCM": 8,
+        "ATLAS": 9,
+        "MULTITHREAD": 11,
+        "MAX_DEVICE_ID": 12,
+    }
+    with pytest.raises(TypeError, match="device_type must be a DeviceType"):
+        device.set_prealloc_config(device_type="gpu")  # MegEngine: TypeError too
 
 
 def test_cpu_figures_are_zero_as_in_megengine() -> None:
@@ -179,6 +193,8 @@ def test_device_functions_read_the_gpu_tracker(fake_gpu: FakePool) -> None:
 
 
 def test_prealloc_config_is_fixed_once_gpu_memory_exists(fake_gpu: FakePool) -> None:
+    device.set_prealloc_config(min_req=1, max_overhead=1, device_type=device.DeviceType.CPU)
+    assert gpu_memory.prealloc_config() == PreallocConfig()  # the CPU has no pool to configure
     device.set_prealloc_config(min_req=8192, max_overhead=8192)  # before any allocation
     block = gpu_memory.tracker().malloc(100)  # min(max(512, 8192, 0), 8704) = 8192
     assert fake_gpu.total == 8192
