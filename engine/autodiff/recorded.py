@@ -151,6 +151,10 @@ class TensorNamespace(RecordingNamespace):
         """a @ b."""
         return self.apply(REGISTRY["matmul"], a, b)
 
+    def dot(self, a: Tensor, b: Tensor) -> Tensor:
+        """numpy.dot for vectors and matrices: a @ b."""
+        return self.matmul(a, b)
+
     def reshape(self, x: Tensor, shape: Any) -> Tensor:
         """x with a new shape."""
         return x.reshape(shape)

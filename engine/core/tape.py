@@ -81,18 +81,29 @@ def unbroadcast(grad: Any, shape: tuple, name: str) -> Any:
     """Sum a broadcast gradient back to an input's `shape` (the only place this happens)."""
     if grad.shape == shape:
         return grad
-    if shape == (1,) or shape == ():
-        return grad.sum().reshape(shape)  # a scalar-like input: one plain sum
-    extra = grad.ndim - len(shape)
-    if extra < 0:
-        raise RuntimeError(f"{name}: gradient of shape {grad.shape} is smaller than input {shape}")
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
-    )
+    axes, reshape = unbroadcast_plan(grad.shape, shape, name)
+    if axes is None:  # a scalar-like input: one plain sum
+        grad = grad.sum(keepdims=True)
+        return grad.reshape(shape) if reshape else grad
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    if extra:
+    if reshape:
         grad = grad.reshape(shape)
     if grad.shape != shape:
         raise RuntimeError(f"{name}: gradient of shape {grad.shape} does not fit input {shape}")
     return grad
+
+
+def unbroadcast_plan(grad_shape: tuple, shape: tuple, name: str) -> tuple[Any, bool]:
+    """How unbroadcast reduces a `grad_shape` gradient to `shape`: (axes to sum with
+    keepdims, then reshape?); axes None: sum everything (keepdims, cheaper than a reshape
+    of a NumPy scalar) for an input of one element."""
+    if all(n == 1 for n in shape):
+        return None, len(shape) != len(grad_shape)
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"{name}: gradient of shape {grad_shape} is smaller than input {shape}")
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad_shape[extra + i] != 1
+    )
+    return axes, bool(extra)

@@ -13,12 +13,14 @@ from typing import Any
 
 
 class _Tracing:
-    """Global trace state: the active recorder (None when nothing traces)."""
+    """Global trace state: the active recorder (None when nothing traces), and the probe a
+    recording trace sets to learn, from the eager backward, what each VJP returned."""
 
-    __slots__ = ("recorder",)
+    __slots__ = ("recorder", "vjp_probe")
 
     def __init__(self) -> None:
         self.recorder: Any = None
+        self.vjp_probe: Any = None  # called as probe(node, grads) by the array backward
 
 
 TRACING = _Tracing()

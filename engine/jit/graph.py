@@ -83,6 +83,9 @@ class BackwardStep:
     apply_idx: int  # index into Graph.instrs
     targets: list  # per input: ("node", k) | ("leaf", j) | None
     shapes: list  # per input: the input's shape (gradients are unbroadcast to it)
+    # per input: (shape, dtype) of what the VJP returned when recorded, or None for no
+    # gradient; the whole list is None when the recorded backward never reached this step
+    results: list | None = None
 
 
 @dataclass(eq=False)
@@ -94,6 +97,7 @@ class Backward:
     steps: list  # BackwardStep, in tape (execution) order
     leaves: list  # tensors receiving gradients, in attach order
     grads: list  # (tensor, GRAD var index) for gradients read later in the function
+    probed: bool = False  # steps' `results` were seen in the eager backward: replay is static
 
 
 @dataclass(eq=False)

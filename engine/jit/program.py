@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.tape import Node, unbroadcast
+from ..core.tape import Node, unbroadcast, unbroadcast_plan
 from ..tensor import Tensor
 from .errors import TraceError
 from .graph import (
@@ -125,45 +125,106 @@ class Program:
         body.append(f"    {target} = {fn}({', '.join(args)})")
 
     def _emit_backward(self, ins: Backward, body: list[str]) -> None:
-        instrs = self.graph.instrs
-        n = len(ins.steps)
-        g = [f"g{id(ins) % 99991}_{k}" for k in range(n)]
-        leaf = [f"l{id(ins) % 99991}_{j}" for j in range(len(ins.leaves))]
+        if ins.probed:
+            self._emit_static_backward(ins, body)
+        else:
+            self._emit_generic_backward(ins, body)
+        self._emit_grad_reads(ins, body)
+
+    def _emit_static_backward(self, ins: Backward, body: list[str]) -> None:
+        """The backward as straight-line code: which gradients exist, their shapes, sums
+        and dtype casts were all seen once while recording, so no check is left to run."""
+        tag = id(ins) % 99991
+        g = [f"g{tag}_{k}" for k in range(len(ins.steps))]
+        leaf = [f"l{tag}_{j}" for j in range(len(ins.leaves))]
+        dtypes: dict[str, list] = {}  # gradient name -> dtypes of what was summed into it
+
+        def accumulate(dest: str, expr: str, dtype: Any, indent: str) -> None:
+            if dest in dtypes:
+                body.append(f"{indent}{dest} = {dest} + {expr}")
+                dtypes[dest].append(dtype)
+            else:
+                body.append(f"{indent}{dest} = {expr}")
+                dtypes[dest] = [dtype]
+
+        for k, y, dy in ins.roots:
+            if k is None:
+                continue  # y does not depend on an attached tensor
+            var = self.graph.vars[y]
+            if dy is None:  # the seed of a loss: ones, made once
+                seed = var.device.xp.ones(var.shape, dtype=var.dtype)
+                if hasattr(seed, "flags"):
+                    seed.flags.writeable = False  # shared by every replay: nobody may change it
+                if not var.shape:
+                    seed = seed[()]  # a scalar loss: NumPy's scalar arithmetic is far cheaper
+                expr = self._const("S", seed)
+            else:
+                xp = self._const("xp", var.device.xp)
+                d, yv = self._ref(dy, body), self._ref(y, body)
+                expr = f"{xp}.broadcast_to({xp}.asarray({d}, dtype={yv}.dtype), {yv}.shape)"
+            accumulate(g[k], expr, var.dtype, "    ")
+        for k in reversed(range(len(ins.steps))):
+            step = ins.steps[k]
+            if step.results is None or g[k] not in dtypes:
+                continue  # the recorded backward never reached this step: no gradient flows
+            apply = self.graph.instrs[step.apply_idx]
+            nn, call = self._vjp_call(apply, step, g[k], body, "    ")
+            body.append(f"    _gs = {call}")
+            for i, target in enumerate(step.targets):
+                result = step.results[i]
+                if target is None or result is None:
+                    continue
+                dest = g[target[1]] if target[0] == "node" else leaf[target[1]]
+                expr = _reduced(f"_gs[{i}]", result[0], step.shapes[i], apply.prim.name)
+                accumulate(dest, expr, result[1], "    ")
+            body.append(f"    {nn}.inputs = {nn}.out = {nn}.res = None")
+            body.append(f"    {g[k]} = None")
+        stores = []
+        for j, t in enumerate(ins.leaves):
+            if leaf[j] in dtypes:
+                cast = np.result_type(*dtypes[leaf[j]]) != t.dtype
+                stores.append((t, leaf[j], cast, f"{leaf[j]}.astype({self._const('D', t.dtype)})"))
+        self._emit_stores(ins, stores, body, checked=False)
+
+    def _vjp_call(
+        self, apply: Apply, step: Any, g: str, body: list[str], indent: str
+    ) -> tuple[str, str]:
+        """Fill a reusable node with this replay's arrays; (node name, the VJP call)."""
+        parents = tuple(None if t is None else _TRACKED for t in step.targets)
+        node = Node(apply.prim, parents, None, None, None, apply.params, 0, None, apply.device.xp)
+        nn = self._const("N", node)
+        refs = [self._ref(x, body) for x in apply.ins]
+        body.append(f"{indent}{nn}.inputs = ({', '.join(refs)}{',' if len(refs) == 1 else ''})")
+        body.append(f"{indent}{nn}.out = v{apply.out}")
+        if apply.prim.residual:
+            res = f"v{apply.res}" if isinstance(apply.res, int) else self._ref(apply.res, body)
+            body.append(f"{indent}{nn}.res = {res}")
+        return nn, f"{self._const('V', apply.prim.vjp)}({nn}, {g})"
+
+    def _emit_generic_backward(self, ins: Backward, body: list[str]) -> None:
+        """The backward with its checks kept: which gradients exist is decided per replay."""
+        tag = id(ins) % 99991
+        g = [f"g{tag}_{k}" for k in range(len(ins.steps))]
+        leaf = [f"l{tag}_{j}" for j in range(len(ins.leaves))]
         for name in g + leaf:
             body.append(f"    {name} = None")
         for k, y, dy in ins.roots:
             if k is None:
                 continue  # y does not depend on an attached tensor
             yv = self._ref(y, body)
-            var = self.graph.vars[y]
-            xp = self._const("xp", var.device.xp)
+            xp = self._const("xp", self.graph.vars[y].device.xp)
             if dy is None:
                 seed = f"{xp}.ones({yv}.shape, dtype={yv}.dtype)"
             else:
                 d = self._ref(dy, body)
                 seed = f"{xp}.broadcast_to({xp}.asarray({d}, dtype={yv}.dtype), {yv}.shape)"
             body.append(f"    {g[k]} = {seed} if {g[k]} is None else {g[k]} + {seed}")
-        for k in reversed(range(n)):
+        for k in reversed(range(len(ins.steps))):
             step = ins.steps[k]
-            apply = instrs[step.apply_idx]
-            parents = tuple(None if t is None else _TRACKED for t in step.targets)
-            node = Node(
-                apply.prim, parents, None, None, None, apply.params, 0, None, apply.device.xp
-            )
-            nn = self._const("N", node)
-            vjp = self._const("V", apply.prim.vjp)
+            apply = self.graph.instrs[step.apply_idx]
             body.append(f"    if {g[k]} is not None:")
-            ins_refs = [
-                self._ref(x, body) if not isinstance(x, Lit) else self._ref(x, body)
-                for x in apply.ins
-            ]
-            tup = ", ".join(ins_refs) + ("," if len(ins_refs) == 1 else "")
-            body.append(f"        {nn}.inputs = ({tup})")
-            body.append(f"        {nn}.out = v{apply.out}")
-            if apply.prim.residual:
-                res = f"v{apply.res}" if isinstance(apply.res, int) else self._ref(apply.res, body)
-                body.append(f"        {nn}.res = {res}")
-            body.append(f"        _gs = {vjp}({nn}, {g[k]})")
+            nn, call = self._vjp_call(apply, step, g[k], body, "        ")
+            body.append(f"        _gs = {call}")
             for i, target in enumerate(step.targets):
                 if target is None:
                     continue
@@ -172,41 +233,65 @@ class Program:
                 body.append(f"        _gx = _gs[{i}]")
                 body.append("        if _gx is not None:")
                 body.append(f"            if _gx.shape != {shape!r}:")
-                if shape in ((1,), ()):  # a scalar-like input: one plain sum, decided here
-                    body.append(f"                _gx = _gx.sum().reshape({shape!r})")
-                else:
-                    body.append(
-                        f"                _gx = _unbroadcast(_gx, {shape!r}, {apply.prim.name!r})"
-                    )
+                body.append(
+                    f"                _gx = _unbroadcast(_gx, {shape!r}, {apply.prim.name!r})"
+                )
                 body.append(f"            {dest} = _gx if {dest} is None else {dest} + _gx")
             body.append(f"        {nn}.inputs = {nn}.out = {nn}.res = None")
             body.append(f"        {g[k]} = None")
+        stores = []
+        for j, t in enumerate(ins.leaves):
+            cast = f"{leaf[j]}.astype({self._const('D', t.dtype)})"
+            stores.append((t, leaf[j], f"{leaf[j]}.dtype != {self._const('D', t.dtype)}", cast))
+        self._emit_stores(ins, stores, body, checked=True)
+
+    def _emit_stores(self, ins: Backward, stores: list, body: list[str], checked: bool) -> None:
+        """Each leaf's gradient into its `.grad`: GradManager._store, inlined unless attach
+        callbacks (a distributed all-reduce) must see it, as they do eagerly."""
         gm = self._const("GM", ins.manager)
-        # attach callbacks (distributed allreduce) look at the recording state, as eagerly
         callbacks = any(cbs for _, cbs in ins.manager._attached.values())
         if callbacks:
-            body.append(f"    {gm}.record()")
-        for j, t in enumerate(ins.leaves):
+            body.append(f"    {gm}.record()")  # callbacks look at the recording state
+        for t, grad, needs_cast, cast in stores:
             tn = self._const("T", t)
-            body.append(f"    if {leaf[j]} is not None:")
+            ind = "    "
+            if checked:
+                body.append(f"    if {grad} is not None:")
+                ind = "        "
             if callbacks:
-                body.append(f"        {gm}._store({tn}, {leaf[j]})")
+                body.append(f"{ind}{gm}._store({tn}, {grad})")
                 continue
-            # GradManager._store without callbacks, inlined: cast, then set or accumulate
-            body.append(f"        if {leaf[j]}.dtype != {self._const('D', t.dtype)}:")
-            body.append(f"            {leaf[j]} = {leaf[j]}.astype({self._const('D', t.dtype)})")
-            body.append(f"        if {tn}.grad is None:")
-            dev = self._const("DEV", t._device)
-            body.append(f"            {tn}.grad = _wrap({leaf[j]}, {dev})")
-            body.append("        else:")
-            body.append(f"            {tn}.grad._data = {tn}.grad._data + {leaf[j]}")
+            if needs_cast is True:
+                body.append(f"{ind}{grad} = {cast}")
+            elif needs_cast:
+                body.append(f"{ind}if {needs_cast}:")
+                body.append(f"{ind}    {grad} = {cast}")
+            body.append(f"{ind}if {tn}.grad is None:")
+            body.append(f"{ind}    {tn}.grad = _wrap({grad}, {self._const('DEV', t._device)})")
+            body.append(f"{ind}else:")
+            body.append(f"{ind}    {tn}.grad._data = {tn}.grad._data + {grad}")
         if callbacks:
             body.append(f"    {gm}.release()")
+
+    def _emit_grad_reads(self, ins: Backward, body: list[str]) -> None:
+        """Gradients the function reads after its backward, as vars."""
         for t, idx in ins.grads:
             if idx not in self._read:
                 continue  # nothing after the backward reads this gradient
             tn = self._const("T", t)
             body.append(f"    v{idx} = None if {tn}.grad is None else {tn}.grad._data")
+
+
+def _reduced(expr: str, got: tuple, shape: tuple, name: str) -> str:
+    """`expr` (a gradient of shape `got`) summed to an input's `shape`, as unbroadcast would."""
+    if got == shape:
+        return expr
+    axes, reshape = unbroadcast_plan(got, shape, name)
+    if axes is None:
+        expr = f"{expr}.sum(keepdims=True)"
+    elif axes:
+        expr = f"{expr}.sum(axis={axes!r}, keepdims=True)"
+    return f"{expr}.reshape({shape!r})" if reshape else expr
 
 
 def _read_vars(graph: Graph, outputs: list[int]) -> set[int]:

@@ -226,13 +226,32 @@ class Recorder:
         instr = Backward(gm, roots, steps, leaves_sorted, [])
         self.graph.instrs.append(instr)
         self.keep.append(gm)
-        self.suspended(type(gm).backward, gm, y, dy)
+        instr.probed = self._probed_backward(gm, y, dy, steps, position)
         for t in leaves_sorted:
             if t.grad is not None:
                 owner = self.externals.get(id(t))
                 base = self.graph.vars[owner].name if owner is not None else "leaf"
                 idx = self.new_var(GRAD, t.grad._data, t._device, f"{base}.grad")
                 instr.grads.append((t, idx))
+
+    def _probed_backward(self, gm: Any, y: Any, dy: Any, steps: list, position: dict) -> bool:
+        """Run the backward eagerly, noting what each VJP returned (shape, dtype or None),
+        so the replay can drop every None check and decide each unbroadcast once. False
+        when the walk ran on recorded Tensors (a higher-order backward): no static plan."""
+        seen: list = []
+
+        def probe(node: Any, grads: Any) -> None:
+            seen.append(node)
+            k = position.get(id(node))
+            if k is not None:
+                steps[k].results = [None if g is None else (tuple(g.shape), g.dtype) for g in grads]
+
+        TRACING.vjp_probe = probe
+        try:
+            self.suspended(type(gm).backward, gm, y, dy)
+        finally:
+            TRACING.vjp_probe = None
+        return bool(seen)  # a recorded walk (on Tensors) never calls the probe
 
     def suspended(self, fn: Any, *args: Any) -> Any:
         """Run fn eagerly with recording off (its own effects are one instruction)."""

@@ -31,7 +31,7 @@ from .recorder import Recorder
 class _Entry:
     """One recorded signature: its graph, compiled replay and how to rebuild the outputs."""
 
-    __slots__ = ("graph", "program", "out_spec", "out_tree", "outputs")
+    __slots__ = ("graph", "program", "out_spec", "out_tree", "outputs", "single")
 
     def __init__(self, graph: Graph, out_spec: list, out_tree: Any) -> None:
         self.graph = graph
@@ -39,12 +39,28 @@ class _Entry:
         self.out_tree = out_tree
         self.outputs = [s[1] for s in out_spec if s[0] == "var"]
         self.program: Program | None = None
+        one = out_tree is None and len(out_spec) == 1 and out_spec[0][0] == "var"
+        self.single = graph.vars[out_spec[0][1]].device if one else None  # its device
 
     def compiled(self) -> Program:
         """The replay function, compiled on first use."""
         if self.program is None:
             self.program = Program(self.graph, self.outputs)
         return self.program
+
+    def rebuild(self, arrays: tuple) -> Any:
+        """The function's return value from a replay's output arrays."""
+        if self.single is not None:  # one tensor returned: the common case, made cheap
+            return Tensor._wrap(arrays[0], self.single)
+        leaves = []
+        k = 0
+        for kind, value in self.out_spec:
+            if kind == "var":
+                leaves.append(Tensor._wrap(arrays[k], self.graph.vars[value].device))
+                k += 1
+            else:
+                leaves.append(value)
+        return unflatten(self.out_tree, leaves)
 
 
 class trace:  # noqa: N801 - MegEngine's name
@@ -88,18 +104,19 @@ class trace:  # noqa: N801 - MegEngine's name
             # inside another trace (it records these ops itself) or under an outer recording
             # GradManager (its tape needs the ops): run eagerly
             return self.__wrapped__(*args, **kwargs)
-        if kwargs or any(isinstance(a, _CONTAINERS) for a in args):
+        if kwargs or (args and any(isinstance(a, _CONTAINERS) for a in args)):
             leaves = flatten((args, kwargs))[0]
         else:
-            leaves = list(args)  # what flatten gives for flat positional arguments, faster
-        key = signature(leaves)
+            leaves = args  # what flatten gives for flat positional arguments, faster
+        key = signature(leaves) if leaves else ()
         entry = self._cache.get(key)
         if entry is None:
-            return self._record(args, kwargs, leaves, key)
+            return self._record(args, kwargs, list(leaves), key)
         self._last = entry
         if self.without_host:
-            arrays = [x._data for x in leaves if isinstance(x, Tensor)]
-            return self._rebuild(entry, entry.compiled().run(arrays))
+            arrays = [x._data for x in leaves if isinstance(x, Tensor)] if leaves else []
+            program = entry.program or entry.compiled()
+            return entry.rebuild(program.run(arrays))
         return self._check(entry, args, kwargs, leaves)
 
     def _record(self, args: tuple, kwargs: dict, leaves: list, key: Any) -> Any:
@@ -133,18 +150,6 @@ class trace:  # noqa: N801 - MegEngine's name
             TRACING.recorder = None
         checker.finish()
         return out
-
-    def _rebuild(self, entry: _Entry, arrays: tuple) -> Any:
-        leaves = []
-        k = 0
-        for kind, value in entry.out_spec:
-            if kind == "var":
-                var = entry.graph.vars[value]
-                leaves.append(Tensor._wrap(arrays[k], var.device))
-                k += 1
-            else:
-                leaves.append(value)
-        return unflatten(entry.out_tree, leaves)
 
     # ---- dumping -----------------------------------------------------------------------
     def dump(self, path: Any) -> None:

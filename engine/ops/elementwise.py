@@ -49,7 +49,18 @@ def mul(xp, x, y):
 @defvjp(mul)
 def _(node, g):
     x, y = node.inputs
-    return (g * y if node.needs_grad(0) else None), (g * x if node.needs_grad(1) else None)
+    gx = _scale_grad(node.xp, g, y, x) if node.needs_grad(0) else None
+    gy = _scale_grad(node.xp, g, x, y) if node.needs_grad(1) else None
+    return gx, gy
+
+
+def _scale_grad(xp, g, other, scale):
+    """d(scale * other)/d(scale): g * other, summed to scale's shape in one dot product when
+    scale is a single number broadcast over `other` (w * x with w of shape (1,))."""
+    if getattr(scale, "size", 2) == 1 and getattr(other, "shape", None) == g.shape and g.ndim:
+        grad = xp.dot(other.reshape(1, -1), g if g.ndim == 1 else g.reshape(-1))  # shape (1,)
+        return grad if scale.shape == (1,) else grad.reshape(scale.shape)
+    return g * other
 
 
 @primitive("div")
@@ -130,7 +141,13 @@ def _ties_apart(inputs):
 
 defsamples(add)(binary)
 defsamples(sub)(binary)
-defsamples(mul)(binary)
+defsamples(mul)(  # plus the tutorial's w * x, w of shape (1,): the dot-product gradient path
+    lambda rng: (
+        binary(rng)
+        + [((rng.uniform(-2, 2, (1,)), rng.uniform(-2, 2, (5,))), {})]
+        + [((rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (1,))), {})]
+    )
+)
 defsamples(div)(lambda rng: binary(rng, low2=0.5, high2=2.0))
 defsamples(pow_)(lambda rng: binary(rng, low=0.5, high=2.0))
 defsamples(maximum, kinks=_ties_apart)(binary)

@@ -74,13 +74,20 @@ def _reduce_grad(g, shape, reduction):
 def square_loss(xp, pred, label, *, reduction="mean"):
     """(pred - label) ** 2, reduced"""
     diff = pred - label
-    return _reduce(xp, diff * diff, reduction), diff
+    if reduction == "none":
+        return diff * diff, diff
+    flat = diff if diff.ndim == 1 else diff.reshape(-1)
+    total = xp.dot(flat, flat)  # the sum of squares in one BLAS call, no squared temporary
+    return (total / diff.size if reduction == "mean" else total), diff
 
 
 @defvjp(square_loss)
 def _(node, g):
     diff = node.res
-    gp = (2 * _reduce_grad(g, diff.shape, node.params["reduction"])) * diff
+    if node.params["reduction"] == "none":
+        gp = (g * 2) * diff
+    else:  # g is the scalar gradient of the reduced loss: scale it once, then one product
+        gp = diff * (g * (2.0 / diff.size if node.params["reduction"] == "mean" else 2.0))
     return gp, (-gp if node.needs_grad(1) else None)
 
 

@@ -58,15 +58,21 @@ class Optimizer:
         if TRACING.recorder is not None:  # a trace replays the whole update as one step
             TRACING.recorder.on_call(self, Optimizer.step, "optimizer.step()")
             return self
+        states, update = self._state, self._update
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
                     continue
-                state = self._state.get(id(param))
+                state = states.get(id(param))
                 if state is None:
-                    state = self._state[id(param)] = {}
-                self._update(_in_place(param), _as_array(param, grad._data), group, state)
+                    state = states[id(param)] = {}
+                data, g = param._data, grad._data
+                if not data.shape:  # only 0-d results can be NumPy scalars (no in-place ops)
+                    data = _in_place(param)
+                if not g.shape:
+                    g = _as_array(param, g)
+                update(data, g, group, state)
         return self
 
     def _update(self, param: Any, grad: Any, group: dict, state: dict) -> None:
