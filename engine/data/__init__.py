@@ -3,7 +3,8 @@
 import importlib
 from typing import Any
 
-from engine.data.dataloader import DataLoader, collate
+from engine.data.collator import Collator
+from engine.data.dataloader import DataLoader
 from engine.data.dataset import ArrayDataset, ConcatDataset, Dataset, StreamDataset
 from engine.data.sampler import (
     Infinite,
@@ -57,6 +58,7 @@ __all__ = [
     "GENERATORS",
     "SHAPES",
     "ArrayDataset",
+    "Collator",
     "ConcatDataset",
     "CsvRows",
     "DataFileError",
@@ -75,7 +77,6 @@ __all__ = [
     "Table",
     "WorkerInfo",
     "blobs",
-    "collate",
     "generate",
     "get_worker_info",
     "images",
