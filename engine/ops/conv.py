@@ -1,8 +1,9 @@
 """Convolution and pooling primitives over NCHW images, vectorised for NumPy and CuPy.
 
-conv2d is im2col plus one (group-batched) matmul; its input gradient is col2im. The only
-Python loops anywhere here run over the kh * kw kernel offsets, each one a strided slice
-covering every image and output pixel at once, never over pixels.
+conv2d is im2col plus block-batched matmuls; its input gradient is col2im. Inside, the
+columns keep the batch axis last (see `column_blocks`), so every copy and add runs over
+long contiguous stretches. The only Python loops anywhere here run over the kh * kw kernel
+offsets, each one a strided slice covering every image and output pixel at once.
 
 Parameters arrive normalised by engine.functional.nn: `stride`, `padding`, `dilation` and
 `kernel_size` are (h, w) pairs of ints, `groups` an int.
@@ -52,63 +53,160 @@ def _out_hw(shape, kernel, stride, padding, dilation=(1, 1)):
     )
 
 
+# ---- column blocks ------------------------------------------------------------------------
+
+# OpenBLAS multiplies matrices of up to about 10**6 multiply-adds on a fast single-threaded
+# path; past it, at conv shapes (a few rows, tens of thousands of columns), each flop costs
+# 2-5x more: LeNet's (6, 25) @ (25, 36864) takes longer than its nine column slices in turn.
+GEMM_MACS = 10**6
+# Output rows shorter than this keep the batch axis last inside a block: im2col and col2im
+# copy runs of one image row, and at LeNet's conv2 (rows of 8) those are 3-4x slower than
+# the runs of Wo * N numbers a batch-last copy moves, which then outweighs the transposes.
+SHORT_ROW = 16
+
+
+def _divisor_at_most(n: int, limit: int) -> int:
+    return max(d for d in range(1, max(1, min(n, limit)) + 1) if n % d == 0)
+
+
+def column_blocks(
+    out_hw: tuple[int, int], batch: int, macs_per_column: int
+) -> tuple[int, int, int]:
+    """(nb, t, s): conv2d's output pixels cut in blocks of nb images (1 or all of them),
+    t output rows and one row's s-th part (t == 1 when s > 1), so that one block's matmul
+    stays within GEMM_MACS. A block's columns run over (row, column, image), batch last.
+    """
+    ho, wo = out_hw
+    nb = batch if wo < SHORT_ROW else 1
+    room = max(1, GEMM_MACS // max(1, macs_per_column))
+    if wo * nb <= room:
+        return nb, _divisor_at_most(ho, room // (wo * nb)), 1
+    pieces = [s for s in range(1, wo + 1) if wo % s == 0 and (wo // s) * nb <= room]
+    return nb, 1, pieces[0] if pieces else wo
+
+
+def _split(n, c, groups, out_hw, blocks):
+    """Factors of the NCHW axes (N/nb, nb, G, C/G, Ho/t, t, s, Wo/s) in the block layout."""
+    (ho, wo), (nb, t, s) = out_hw, blocks
+    return n // nb, nb, groups, c // groups, ho // t, t, s, wo // s
+
+
+# NCHW's factors (u, nb, g, cg, hb, t, s, wb) <-> blocks (g, u, hb, s | cg | t, wb, nb)
+_TO_BLOCKS = (2, 0, 4, 6, 3, 5, 7, 1)
+_FROM_BLOCKS = (1, 7, 0, 4, 2, 5, 3, 6)
+
+
+def _dealiased(xp, a):
+    """a itself, or a copy whose images lie not a multiple of 4 KiB apart: reading the batch
+    axis at such a stride maps every image to one cache set (3-6x slower transposes)."""
+    n = a.shape[0]
+    if n == 1 or (a.size // n * a.dtype.itemsize) % 4096:
+        return a
+    rows = xp.pad(a.reshape(n, -1), ((0, 0), (0, 16)))
+    return rows[:, :-16].reshape(a.shape)
+
+
+def nchw_to_blocks(xp, a, groups, blocks):
+    """(N, C, Ho, Wo) -> (G, blocks, C/G, block columns): the layout of conv2d's matmuls."""
+    n, c, ho, wo = a.shape
+    u, nb, g, cg, hb, t, s, wb = parts = _split(n, c, groups, (ho, wo), blocks)
+    if nb > 1:
+        a = _dealiased(xp, a)
+    a = a.reshape(parts).transpose(_TO_BLOCKS)
+    return a.reshape(g, u * hb * s, cg, t * wb * nb)
+
+
+def blocks_to_nchw(xp, a, n, out_hw, blocks):
+    """conv2d's matmul result (G, blocks, O/G, block columns) as a contiguous NCHW array."""
+    groups, _, cg, _ = a.shape
+    u, nb, g, cg, hb, t, s, wb = _split(n, groups * cg, groups, out_hw, blocks)
+    a = a.reshape(g, u, hb, s, cg, t, wb, nb).transpose(_FROM_BLOCKS)
+    return xp.ascontiguousarray(a).reshape((n, g * cg) + tuple(out_hw))
+
+
 # ---- conv2d -------------------------------------------------------------------------------
 
 
+def _padded_image(xp, x, padding, batch_last):
+    """x zero-padded, as an (N, C, Hp, Wp) view of a (C, Hp, Wp, N) array when batch_last."""
+    n, c, h, w = x.shape
+    ph, pw = padding
+    if not batch_last:
+        return _pad_hw(xp, x, padding)
+    out = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    out[:, ph : ph + h, pw : pw + w] = _dealiased(xp, x).transpose(1, 2, 3, 0)
+    return out.transpose(3, 0, 1, 2)
+
+
 @primitive("im2col")
-def im2col(xp, x, *, kernel, stride, padding, dilation, groups, out_hw):
-    """columns (groups, C/groups * kh * kw, N * Ho * Wo) of x's kernel windows: the one copy
-    of the input conv2d makes, laid out so the convolution is a single batched matmul"""
+def im2col(xp, x, *, kernel, stride, padding, dilation, groups, out_hw, blocks):
+    """columns (G, blocks, C/G * kh * kw, block columns) of x's kernel windows (see
+    column_blocks): the one copy of the input conv2d makes, laid out for its matmuls"""
     n, c = x.shape[:2]
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    x = _pad_hw(xp, x, padding)
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    u, nb, g, cg, hb, t, s, wb = _split(n, c, groups, out_hw, blocks)
+    x = _padded_image(xp, x, padding, batch_last=nb > 1)
     window = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     view = xp.lib.stride_tricks.sliding_window_view(x, window, axis=(2, 3))
     view = view[:, :, ::sh, ::sw, ::dh, ::dw]  # (N, C, Ho, Wo, kh, kw), still a view
-    view = view.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
-    return view.reshape(groups, (c // groups) * kh * kw, n * ho * wo)
+    view = view.reshape(u, nb, g, cg, hb, t, s, wb, kh, kw)
+    view = view.transpose(2, 0, 4, 6, 3, 8, 9, 5, 7, 1)  # (g, u, hb, s, cg, kh, kw, t, wb, nb)
+    return view.reshape(g, u * hb * s, cg * kh * kw, t * wb * nb)
 
 
 @primitive("col2im")
-def col2im(xp, cols, *, shape, kernel, stride, padding, dilation, out_hw):
+def col2im(xp, cols, *, shape, kernel, stride, padding, dilation, out_hw, blocks):
     """im2col's adjoint: each column entry added back onto the pixel it was read from"""
     n, c, h, w = shape
-    (kh, kw), (ph, pw), (ho, wo) = kernel, padding, out_hw
-    cols = cols.reshape(c, kh, kw, n, ho, wo)
-    # channels first so each offset's update is one contiguous-ish strided add
-    grad = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i, j, index in _offsets(kernel, stride, dilation, out_hw):
-        grad[index] += cols[:, i, j]
-    return xp.ascontiguousarray(_unpad_hw(grad, shape, padding).transpose(1, 0, 2, 3))
+    (kh, kw), (ph, pw) = kernel, padding
+    parts = _split(n, c, cols.shape[0], out_hw, blocks)
+    u, nb, g, cg, hb, t, s, wb = parts
+    cols = cols.reshape(g, u, hb, s, cg, kh, kw, t, wb, nb)
+    cols = cols.transpose(1, 9, 0, 4, 5, 6, 2, 7, 3, 8)  # (u, nb, g, cg, kh, kw, hb, t, s, wb)
+    if nb > 1:  # accumulate batch last, where each offset adds runs of Wo * N numbers
+        grad = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype).transpose(3, 0, 1, 2)
+    else:
+        grad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i, j, (_, rows, columns) in _offsets(kernel, stride, dilation, out_hw):
+        # this offset's (N, C, Ho, Wo) pixels split as the blocks are: still a view
+        grad[:, :, rows, columns].reshape(parts)[...] += cols[:, :, :, :, i, j]
+    return xp.ascontiguousarray(_unpad_hw(grad, shape, padding))
 
 
 @defvjp(im2col)
 def _(node, g):
     p = node.params
-    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw")}
+    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw", "blocks")}
     return (col2im(node.xp, g, shape=node.inputs[0].shape, **window),)
 
 
 @defvjp(col2im)
 def _(node, g):
     p = node.params
-    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw")}
+    window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw", "blocks")}
     return (im2col(node.xp, g, groups=node.inputs[0].shape[0], **window),)
+
+
+def _weight_blocks(weight, groups):
+    """weight (O, C/G, kh, kw) as (G, 1, O/G, C/G * kh * kw): one matrix per group, shared
+    by every column block."""
+    return weight.reshape(groups, 1, weight.shape[0] // groups, -1)
 
 
 @primitive("conv2d", residual=True)
 def conv2d(xp, x, weight, bias=None, *, stride, padding, dilation, groups):
     """cross-correlation of NCHW x with weight (out, in/groups, kh, kw), plus bias"""
     n = x.shape[0]
-    out_ch, _, kh, kw = weight.shape
-    ho, wo = _out_hw(x.shape, (kh, kw), stride, padding, dilation)
-    window = {"stride": stride, "padding": padding, "dilation": dilation, "out_hw": (ho, wo)}
-    cols = im2col(xp, x, kernel=(kh, kw), groups=groups, **window)
-    out = weight.reshape(groups, out_ch // groups, -1) @ cols  # (G, O/G, N*Ho*Wo)
-    out = xp.ascontiguousarray(out.reshape(out_ch, n, ho, wo).transpose(1, 0, 2, 3))
+    out_ch, cg, kh, kw = weight.shape
+    out_hw = _out_hw(x.shape, (kh, kw), stride, padding, dilation)
+    blocks = column_blocks(out_hw, n, (out_ch // groups) * cg * kh * kw)
+    window = {"stride": stride, "padding": padding, "dilation": dilation, "out_hw": out_hw}
+    cols = im2col(xp, x, kernel=(kh, kw), groups=groups, blocks=blocks, **window)
+    out = _weight_blocks(weight, groups) @ cols  # (G, blocks, O/G, block columns)
     if bias is not None:
-        out += bias
-    return out, cols
+        out += bias.reshape(groups, 1, out_ch // groups, 1)
+    result = blocks_to_nchw(xp, out, n, out_hw, blocks)
+    return result, cols
 
 
 @defvjp(conv2d)
@@ -116,17 +214,21 @@ def _(node, g):
     xp, params = node.xp, node.params
     x, weight = node.inputs[0], node.inputs[1]
     groups = params["groups"]
-    out_ch, _, kh, kw = weight.shape
-    # (N, O, Ho, Wo) -> (G, O/G, N*Ho*Wo), the layout of the forward's matmul result
-    g_mat = g.transpose(1, 0, 2, 3).reshape(groups, out_ch // groups, -1)
+    out_ch, cg, kh, kw = weight.shape
+    out_hw = tuple(g.shape[2:])
+    blocks = column_blocks(out_hw, x.shape[0], (out_ch // groups) * cg * kh * kw)
+    g_blocks = nchw_to_blocks(xp, g, groups, blocks)  # (G, blocks, O/G, block columns)
     gx = gw = gb = None
     if node.needs_grad(1):
-        gw = (g_mat @ xp.swapaxes(node.res, 1, 2)).reshape(weight.shape)
+        # cols @ g^T per block, summed over blocks: (G, C/G*kh*kw, O/G)
+        gw_t = (node.res @ xp.swapaxes(g_blocks, 2, 3)).sum(axis=1)
+        gw = xp.swapaxes(gw_t, 1, 2).reshape(weight.shape)
     if node.needs_grad(0):
-        w_mat = weight.reshape(groups, out_ch // groups, -1)
-        cols = xp.swapaxes(w_mat, 1, 2) @ g_mat  # (G, C/G*kh*kw, N*Ho*Wo)
+        cols = xp.swapaxes(_weight_blocks(weight, groups), 2, 3) @ g_blocks
         window = {k: params[k] for k in ("stride", "padding", "dilation")}
-        gx = col2im(xp, cols, shape=x.shape, kernel=(kh, kw), out_hw=g.shape[2:], **window)
+        gx = col2im(
+            xp, cols, shape=x.shape, kernel=(kh, kw), out_hw=out_hw, blocks=blocks, **window
+        )
     if len(node.inputs) > 2 and node.needs_grad(2):
         gb = g.sum(axis=(0, 2, 3), keepdims=True)
     return (gx, gw, gb)[: len(node.inputs)]
@@ -272,18 +374,22 @@ defsamples(avg_pool2d)(_avg_pool_samples)
 
 
 def _window_samples(rng, adjoint=False):
+    """Each conv case as one block, and cut in blocks of images, rows and row parts."""
     samples = []
     for x_shape, w_shape, _, stride, padding, dilation, groups in _CONV_CASES:
-        kernel = w_shape[2:]
-        out_hw = _out_hw(x_shape, kernel, stride, padding, dilation)
+        kernel, n = w_shape[2:], x_shape[0]
+        ho, wo = _out_hw(x_shape, kernel, stride, padding, dilation)
         window = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
-        window["out_hw"] = out_hw
-        if not adjoint:
-            samples.append(((rng.normal(size=x_shape),), {**window, "groups": groups}))
-            continue
-        rows = (x_shape[1] // groups) * kernel[0] * kernel[1]
-        cols = rng.normal(size=(groups, rows, x_shape[0] * out_hw[0] * out_hw[1]))
-        samples.append(((cols,), {**window, "shape": x_shape}))
+        window["out_hw"] = (ho, wo)
+        for blocks in dict.fromkeys([(n, ho, 1), (1, ho, 1), (n, 1, wo), (1, 1, 1)]):
+            params = {**window, "blocks": blocks}
+            if not adjoint:
+                samples.append(((rng.normal(size=x_shape),), {**params, "groups": groups}))
+                continue
+            count = (n // blocks[0]) * (ho // blocks[1]) * blocks[2]
+            rows = (x_shape[1] // groups) * kernel[0] * kernel[1]
+            cols = rng.normal(size=(groups, count, rows, n * ho * wo // count))
+            samples.append(((cols,), {**params, "shape": x_shape}))
     return samples
 
 

@@ -8,7 +8,8 @@ import pytest
 
 import engine.functional as F
 from engine import Parameter, Tensor
-from engine.autodiff import GradManager, check_grad
+from engine.autodiff import GradManager, check_grad, check_gradgrad
+from engine.ops import conv as C
 
 RNG = np.random.default_rng(0)
 
@@ -147,6 +148,48 @@ def test_conv2d_matches_torch_forward_and_backward():
             np.testing.assert_allclose(
                 eb.grad.numpy().reshape(-1), tb.grad.numpy(), rtol=1e-4, atol=1e-4
             )
+
+
+# ---- column blocks: how conv2d cuts its matmuls ------------------------------------------------
+
+
+def test_column_blocks_at_lenet_shapes_keep_each_matmul_within_budget():
+    # conv1: rows of 24 are long, so a block is one image: 576 columns of 6 * 25 MACs
+    assert C.column_blocks((24, 24), 64, 6 * 25) == (1, 24, 1)
+    # conv2: rows of 8 keep the batch last; a row of 64 images is 512 columns of 16 * 150
+    # MACs, over the budget, so a block is half a row: 256 columns
+    assert C.column_blocks((8, 8), 64, 16 * 150) == (64, 1, 2)
+    assert 256 * 16 * 150 <= C.GEMM_MACS < 512 * 16 * 150
+    # small problems are one block
+    assert C.column_blocks((3, 3), 2, 4 * 27) == (2, 3, 1)
+
+
+BLOCKINGS = [(1, 16), (1, 1), (300, 16), (300, 1)]  # (GEMM_MACS, SHORT_ROW)
+
+
+@pytest.mark.parametrize("budget, short_row", BLOCKINGS)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_cut_in_blocks_matches_loop_reference_and_differences(
+    case, budget, short_row, monkeypatch
+):
+    monkeypatch.setattr(C, "GEMM_MACS", budget)
+    monkeypatch.setattr(C, "SHORT_ROW", short_row)
+    x, w, b, stride, padding, dilation, groups = _conv_inputs(case)
+    got = _conv(x, w, b, stride, padding, dilation, groups).numpy()
+    want = ref_conv2d(x, w, b, stride, padding, dilation, groups)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    mw = _megengine_weight(w, groups)
+    check_grad(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, mw])
+
+
+@pytest.mark.parametrize("budget, short_row", [(10**6, 16), (200, 1)])
+def test_conv2d_second_order_with_power_of_two_images(budget, short_row, monkeypatch):
+    # (2, 8, 8, 8) float64 outputs: images 4 KiB apart, the layout copies take their
+    # de-aliasing route; the budget and short rows then cut them into blocks
+    monkeypatch.setattr(C, "GEMM_MACS", budget)
+    monkeypatch.setattr(C, "SHORT_ROW", short_row)
+    x, w, b = RNG.normal(size=(2, 2, 10, 10)), RNG.normal(size=(8, 2, 3, 3)), RNG.normal(size=8)
+    check_gradgrad(lambda x, w, b: F.conv2d(x, w, b.reshape(1, 8, 1, 1)), [x, w, b])
 
 
 def test_conv2d_keeps_float32_and_contiguous_output():
