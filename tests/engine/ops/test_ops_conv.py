@@ -248,6 +248,7 @@ POOL_CASES = [
     ((1, 2, 7, 5), (3, 3), (2, 1), (1, 1)),
     ((2, 1, 5, 6), (3, 2), (1, 2), (1, 0)),
     ((1, 1, 5, 5), (2, 2), (2, 2), (0, 0)),  # floor: the last row/column is dropped
+    ((1, 2, 8, 7), (2, 2), (3, 3), (1, 1)),  # disjoint windows with gaps between them
 ]
 
 
