@@ -9,6 +9,7 @@ text so a replay can be read (and profiled) line by line.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,10 @@ class Program:
         self.lines = ["def replay(inputs):", *body]
 
     def _emit_apply(self, ins: Apply, body: list[str]) -> None:
+        inline = INLINE_FORWARDS.get(ins.prim.name)
+        if inline is not None and not ins.params:  # the kernel's one operator, written out
+            body.append(f"    v{ins.out} = {inline.format(*(self._ref(x, body) for x in ins.ins))}")
+            return
         fn = self._const("f", ins.prim.forward)
         xp = self._const("xp", ins.device.xp)
         args = [xp] + [self._ref(x, body) for x in ins.ins]
@@ -168,16 +173,31 @@ class Program:
             if step.results is None or g[k] not in dtypes:
                 continue  # the recorded backward never reached this step: no gradient flows
             apply = self.graph.instrs[step.apply_idx]
-            nn, call = self._vjp_call(apply, step, g[k], body, "    ")
-            body.append(f"    _gs = {call}")
+            inline = INLINE_VJPS.get(apply.prim.name)
+            nn = None
+            if inline is None:
+                nn, call = self._vjp_call(apply, step, g[k], body, "    ")
+                body.append(f"    _gs = {call}")
             for i, target in enumerate(step.targets):
                 result = step.results[i]
                 if target is None or result is None:
                     continue
                 dest = g[target[1]] if target[0] == "node" else leaf[target[1]]
-                expr = _reduced(f"_gs[{i}]", result[0], step.shapes[i], apply.prim.name)
+                if inline is None:
+                    expr = f"_gs[{i}]"
+                else:
+                    refs = [self._ref(x, body) for x in apply.ins]
+                    xp = self._const("xp", apply.device.xp)
+                    shapes = [
+                        None if isinstance(x, Lit) else step.shapes[j]
+                        for j, x in enumerate(apply.ins)
+                    ]
+                    g_shape = self.graph.vars[apply.out].shape
+                    expr = inline(i, refs, shapes, g[k], g_shape, xp)
+                expr = _reduced(expr, result[0], step.shapes[i], apply.prim.name)
                 accumulate(dest, expr, result[1], "    ")
-            body.append(f"    {nn}.inputs = {nn}.out = {nn}.res = None")
+            if nn is not None:
+                body.append(f"    {nn}.inputs = {nn}.out = {nn}.res = None")
             body.append(f"    {g[k]} = None")
         stores = []
         for j, t in enumerate(ins.leaves):
@@ -280,6 +300,34 @@ class Program:
                 continue  # nothing after the backward reads this gradient
             tn = self._const("T", t)
             body.append(f"    v{idx} = None if {tn}.grad is None else {tn}.grad._data")
+
+
+# Forward kernels that are one Python operator (engine/ops/elementwise.py), inlined
+INLINE_FORWARDS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}"}
+
+
+def _add_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
+    return g
+
+
+def _sub_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
+    return g if i == 0 else f"(-{g})"
+
+
+def _mul_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
+    # the same choice as the rule (elementwise._scale_grad), made here from recorded shapes
+    if math.prod(shapes[i]) == 1 and shapes[1 - i] == g_shape and g_shape:
+        flat = g if len(g_shape) == 1 else f"{g}.reshape(-1)"
+        dot = f"{xp}.dot({refs[1 - i]}.reshape(1, -1), {flat})"
+        return dot if shapes[i] == (1,) else f"{dot}.reshape({shapes[i]!r})"
+    return f"({g} * {refs[1 - i]})"
+
+
+# The VJPs of the commonest elementwise primitives, written straight into the replay as
+# expressions over its arrays: (input index, operand refs, operand shapes (None: a
+# number), gradient, its shape, xp) -> an expression giving exactly what the primitive's
+# own VJP returns (tests compare them). Every other primitive's VJP is called as it is.
+INLINE_VJPS = {"add": _add_vjp, "sub": _sub_vjp, "mul": _mul_vjp}
 
 
 def _reduced(expr: str, got: tuple, shape: tuple, name: str) -> str:

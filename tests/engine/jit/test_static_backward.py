@@ -9,11 +9,15 @@ dy, a cast, attach callbacks) against eager gradients, call after call.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import engine as mge
 import engine.functional as F
 from engine.autodiff import GradManager
+from engine.core.op import REGISTRY
+from engine.core.tape import Node
 from engine.jit import trace
+from engine.jit.program import INLINE_FORWARDS, INLINE_VJPS
 
 
 def _params() -> list[mge.Parameter]:
@@ -25,7 +29,7 @@ def _params() -> list[mge.Parameter]:
 def _step(params: list, gm: GradManager, x: mge.Tensor, dy: float | None) -> tuple:
     a, b, c, unused = params
     with gm:
-        h = a * x + b  # (3, 1) and (1,) broadcast over x (3, 4)
+        h = a * x + b - 0.5 * c  # (3, 1), (1,) and () broadcast over x (3, 4)
         h = h * h + c * h  # h used three times: gradients sum
         _ = unused * 2.0  # never reaches the loss: no gradient flows back to it
         loss = h.sum() if dy is None else h.mean()
@@ -111,3 +115,26 @@ def test_a_float16_parameter_gets_its_gradient_cast_back() -> None:
         step()
         assert w.grad.dtype == np.float16
         np.testing.assert_allclose(w.grad.numpy(), [0.5, 4.0])
+
+
+@pytest.mark.parametrize("name", sorted(INLINE_FORWARDS))
+def test_inlined_forwards_are_the_kernels(name: str) -> None:
+    prim = REGISTRY[name]
+    for (a, b), _ in prim.samples(np.random.default_rng(0)):
+        got = eval(INLINE_FORWARDS[name].format("a", "b"), {"a": a, "b": b})  # noqa: S307
+        np.testing.assert_array_equal(got, prim.forward(np, a, b))
+
+
+@pytest.mark.parametrize("name", sorted(INLINE_VJPS))
+def test_inlined_vjps_return_what_the_rules_return(name: str) -> None:
+    prim, rng = REGISTRY[name], np.random.default_rng(1)
+    for (a, b), _ in prim.samples(rng):
+        out = prim.forward(np, a, b)
+        g = rng.normal(size=out.shape)
+        node = Node(prim, (True, True), (a, b), out, None, {}, 0, None, np)
+        for i, want in enumerate(prim.vjp(node, g)):
+            shapes = [np.shape(a), np.shape(b)]
+            expr = INLINE_VJPS[name](i, ["a", "b"], shapes, "g", g.shape, "xp")
+            got = eval(expr, {"a": a, "b": b, "g": g, "xp": np})  # noqa: S307
+            assert np.shape(got) == np.shape(want)
+            np.testing.assert_allclose(got, want, rtol=1e-12)
