@@ -31,6 +31,9 @@ class Primitive:
     # False when the VJP only runs on raw arrays: its backward cannot be recorded, so
     # gradients of order two and above raise an error naming the primitive
     higher_order: bool = True
+    # what the VJP reads of its node: a trace's replay hands it only these, so buffers it
+    # never reads can be reused (see engine.jit.program)
+    vjp_reads: frozenset = frozenset({"inputs", "out", "res"})
 
     @property
     def differentiable(self) -> bool:
@@ -82,11 +85,19 @@ def primitive(
     return wrap
 
 
-def defvjp(prim: Primitive) -> Callable[[Vjp], Vjp]:
-    """Decorator setting the VJP of `prim`: `vjp(node, grad) -> one gradient per input`."""
+def defvjp(prim: Primitive, reads: tuple = ("inputs", "out", "res")) -> Callable[[Vjp], Vjp]:
+    """Decorator setting the VJP of `prim`: `vjp(node, grad) -> one gradient per input`.
+
+    `reads` names the node fields the VJP uses (of inputs, out, res); declare fewer only
+    when true, as a trace's replay passes nothing else (tests compare replay and eager).
+    """
+    unknown = set(reads) - {"inputs", "out", "res"}
+    if unknown:
+        raise ValueError(f"defvjp({prim.name}): unknown node fields {sorted(unknown)}")
 
     def wrap(vjp: Vjp) -> Vjp:
         prim.vjp = vjp
+        prim.vjp_reads = frozenset(reads)
         return vjp
 
     return wrap

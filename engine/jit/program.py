@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.tape import Node, unbroadcast, unbroadcast_plan
 from ..tensor import Tensor
+from .buffers import IN_PLACE, plan_in_place
 from .errors import TraceError
 from .graph import (
     CONST,
@@ -47,6 +48,7 @@ class Program:
         self.lines: list[str] = []
         self._loaded: set[int] = set()
         self._read = _read_vars(graph, live_outputs)
+        self._in_place = plan_in_place(graph, live_outputs, inference)
         self._emit(graph, live_outputs, inference)
         self.source = "\n".join(self.lines)
         code = compile(self.source, "<engine.jit replay>", "exec")
@@ -85,9 +87,9 @@ class Program:
                 body.append(f"    v{var.idx} = {self._const('C', var.value)}")
         for k, idx in enumerate(graph.inputs):
             body.append(f"    v{idx} = inputs[{k}]")
-        for ins in graph.instrs:
+        for pos, ins in enumerate(graph.instrs):
             if isinstance(ins, Apply):
-                self._emit_apply(ins, body)
+                self._emit_apply(ins, body, self._in_place.get(pos))
             elif isinstance(ins, HostCall):
                 fn = self._const("H", ins.fn)
                 args = [self._ref(x, body) for x in ins.ins]
@@ -114,7 +116,15 @@ class Program:
         body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         self.lines = ["def replay(inputs):", *body]
 
-    def _emit_apply(self, ins: Apply, body: list[str]) -> None:
+    def _emit_apply(self, ins: Apply, body: list[str], reuse: int | None = None) -> None:
+        if reuse is not None:  # the operand dies here: write the result into its buffer
+            args = [self._ref(x, body) for x in ins.ins]
+            if ins.prim.name == "relu":
+                args.append("0")
+            args.insert(0, args.pop(reuse))  # commutative ops put the reused buffer first
+            ufunc = f"{self._const('xp', ins.device.xp)}.{IN_PLACE[ins.prim.name][0]}"
+            body.append(f"    v{ins.out} = {ufunc}({', '.join(args)}, out={args[0]})")
+            return
         inline = INLINE_FORWARDS.get(ins.prim.name)
         if inline is not None and not ins.params:  # the kernel's one operator, written out
             body.append(f"    v{ins.out} = {inline.format(*(self._ref(x, body) for x in ins.ins))}")
@@ -213,10 +223,16 @@ class Program:
         parents = tuple(None if t is None else _TRACKED for t in step.targets)
         node = Node(apply.prim, parents, None, None, None, apply.params, 0, None, apply.device.xp)
         nn = self._const("N", node)
+        reads = apply.prim.vjp_reads if step.results is not None else {"inputs", "out", "res"}
         refs = [self._ref(x, body) for x in apply.ins]
-        body.append(f"{indent}{nn}.inputs = ({', '.join(refs)}{',' if len(refs) == 1 else ''})")
-        body.append(f"{indent}{nn}.out = v{apply.out}")
-        if apply.prim.residual:
+        if "inputs" in reads:  # a VJP sees only what it declared it reads (buffers reused)
+            tup = f"({', '.join(refs)}{',' if len(refs) == 1 else ''})"
+        else:
+            tup = f"({', '.join('None' for _ in refs)}{',' if len(refs) == 1 else ''})"
+        body.append(f"{indent}{nn}.inputs = {tup}")
+        if "out" in reads:
+            body.append(f"{indent}{nn}.out = v{apply.out}")
+        if apply.prim.residual and "res" in reads:
             res = f"v{apply.res}" if isinstance(apply.res, int) else self._ref(apply.res, body)
             body.append(f"{indent}{nn}.res = {res}")
         return nn, f"{self._const('V', apply.prim.vjp)}({nn}, {g})"

@@ -316,9 +316,9 @@ def relu(xp, x):
     return xp.maximum(x, 0)
 
 
-@defvjp(relu)
+@defvjp(relu, reads=("out",))
 def _(node, g):
-    return (g * (node.inputs[0] > 0),)
+    return (g * (node.out > 0),)  # out > 0 exactly where x > 0; x itself may be reused
 
 
 @primitive("leaky_relu")

@@ -12,7 +12,7 @@ def matmul(xp, a, b):
     return a @ b
 
 
-@defvjp(matmul)
+@defvjp(matmul, reads=("inputs",))
 def _(node, g):
     a, b = node.inputs
     xp = node.xp
@@ -41,7 +41,7 @@ def linear(xp, x, weight, bias=None):
     return out
 
 
-@defvjp(linear)
+@defvjp(linear, reads=("inputs",))
 def _(node, g):
     x, weight = node.inputs[0], node.inputs[1]
     gx = g @ weight if node.needs_grad(0) else None

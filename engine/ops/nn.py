@@ -81,7 +81,7 @@ def square_loss(xp, pred, label, *, reduction="mean"):
     return (total / diff.size if reduction == "mean" else total), diff
 
 
-@defvjp(square_loss)
+@defvjp(square_loss, reads=("res",))
 def _(node, g):
     diff = node.res
     if node.params["reduction"] == "none":
@@ -104,7 +104,7 @@ def softmax_cross_entropy(xp, logits, label, *, axis=1, label_smooth=0.0, reduct
     return _reduce(xp, loss, reduction), logp
 
 
-@defvjp(softmax_cross_entropy)
+@defvjp(softmax_cross_entropy, reads=("inputs", "res"))
 def _(node, g):
     xp, logp = node.xp, node.res
     label, axis = node.inputs[1], node.params["axis"]

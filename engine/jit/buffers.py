@@ -1,0 +1,89 @@
+"""Buffer planning for a compiled replay: which operations may overwrite an operand.
+
+Eagerly every primitive allocates its result. In a recorded graph all uses of every value
+are known, so an elementwise operation whose operand is read by nobody else afterwards (not
+a later operation, not a VJP, not an output) can write its result into that operand's
+buffer: `relu(linear(x))` keeps one activation buffer instead of two, and a chain such as
+`(a + b) * c - d` runs in one buffer, the fusion NumPy allows. Only buffers a primitive
+allocated itself qualify, never inputs, parameters, constants or views.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from .graph import OP, Apply, Assign, Backward, Graph, Guard, HostCall
+
+# primitives whose result is always a new array they own (never a view of an input)
+FRESH = frozenset({"add", "sub", "mul", "div", "neg", "relu", "exp", "linear", "matmul"})
+
+# primitives that can write into an operand: name -> (ufunc name, operands that may be
+# overwritten); for commutative ones either operand, the result is the same bit for bit
+IN_PLACE = {
+    "add": ("add", (0, 1)),
+    "sub": ("subtract", (0,)),
+    "mul": ("multiply", (0, 1)),
+    "div": ("divide", (0,)),
+    "relu": ("maximum", (0,)),
+}
+
+
+def use_counts(graph: Graph, outputs: list[int], inference: bool) -> Counter:
+    """How many times each var is read by the replay (instructions, VJPs, outputs)."""
+    uses: Counter = Counter(i for i in outputs if isinstance(i, int))
+    for ins in graph.instrs:
+        if isinstance(ins, (Apply, HostCall)):
+            uses.update(x for x in ins.ins if isinstance(x, int))
+        elif isinstance(ins, (Assign, Guard)):
+            uses[ins.var] += 1
+        elif isinstance(ins, Backward) and not inference:
+            uses.update(y for _, y, _ in ins.roots)
+            uses.update(d for _, _, d in ins.roots if isinstance(d, int))
+            for step in ins.steps:
+                if ins.probed and step.results is None:
+                    continue  # a step the planned backward never runs
+                apply = graph.instrs[step.apply_idx]
+                reads = apply.prim.vjp_reads if ins.probed else {"inputs", "out", "res"}
+                if "inputs" in reads or apply.prim.name in ("add", "sub", "mul"):
+                    uses.update(x for x in apply.ins if isinstance(x, int))
+                if "out" in reads:
+                    uses[apply.out] += 1
+                if "res" in reads and isinstance(apply.res, int):
+                    uses[apply.res] += 1
+    return uses
+
+
+def plan_in_place(graph: Graph, outputs: list[int], inference: bool) -> dict[int, int]:
+    """{instruction position: operand index} for every Apply that may overwrite an operand."""
+    uses = use_counts(graph, outputs, inference)
+    fresh = {
+        ins.out
+        for ins in graph.instrs
+        if isinstance(ins, Apply) and ins.prim.name in FRESH and not ins.params
+    }
+    plan: dict[int, int] = {}
+    for pos, ins in enumerate(graph.instrs):
+        if not isinstance(ins, Apply) or ins.prim.name not in IN_PLACE or ins.params:
+            continue
+        out = graph.vars[ins.out]
+        for k in IN_PLACE[ins.prim.name][1]:
+            if k < len(ins.ins) and _reusable(graph, ins.ins, k, out, fresh, uses):
+                plan[pos] = k
+                break
+    return plan
+
+
+def _reusable(graph: Graph, ins: list, k: int, out: Any, fresh: set, uses: Counter) -> bool:
+    x = ins[k]
+    if not isinstance(x, int) or x not in fresh or uses[x] != 1:
+        return False  # not a buffer of this replay's own, or somebody reads it later
+    var = graph.vars[x]
+    # same layout as the result; never 0-d (NumPy may hand back a scalar there)
+    return (
+        var.kind == OP
+        and var.shape == out.shape
+        and var.dtype == out.dtype
+        and bool(math.prod(var.shape) and var.shape)
+    )
