@@ -249,6 +249,8 @@ POOL_CASES = [
     ((2, 1, 5, 6), (3, 2), (1, 2), (1, 0)),
     ((1, 1, 5, 5), (2, 2), (2, 2), (0, 0)),  # floor: the last row/column is dropped
     ((1, 2, 8, 7), (2, 2), (3, 3), (1, 1)),  # disjoint windows with gaps between them
+    ((1, 2, 5, 6), (1, 3), (2, 1), (0, 1)),  # one-row windows
+    ((2, 1, 4, 5), (2, 1), (1, 2), (0, 0)),  # one-column windows
 ]
 
 
