@@ -16,6 +16,8 @@ from typing import Any
 
 from .graph import OP, Apply, Assign, Backward, Graph, Guard, HostCall
 
+MIN_BYTES = 16384  # smaller results are allocated as they are eagerly
+
 # primitives whose result is always a new array they own (never a view of an input)
 FRESH = frozenset({"add", "sub", "mul", "div", "neg", "relu", "exp", "linear", "matmul"})
 
@@ -46,7 +48,7 @@ def use_counts(graph: Graph, outputs: list[int], inference: bool) -> Counter:
                     continue  # a step the planned backward never runs
                 apply = graph.instrs[step.apply_idx]
                 reads = apply.prim.vjp_reads if ins.probed else {"inputs", "out", "res"}
-                if "inputs" in reads or apply.prim.name in ("add", "sub", "mul"):
+                if "inputs" in reads:
                     uses.update(x for x in apply.ins if isinstance(x, int))
                 if "out" in reads:
                     uses[apply.out] += 1
@@ -80,10 +82,8 @@ def _reusable(graph: Graph, ins: list, k: int, out: Any, fresh: set, uses: Count
     if not isinstance(x, int) or x not in fresh or uses[x] != 1:
         return False  # not a buffer of this replay's own, or somebody reads it later
     var = graph.vars[x]
-    # same layout as the result; never 0-d (NumPy may hand back a scalar there)
-    return (
-        var.kind == OP
-        and var.shape == out.shape
-        and var.dtype == out.dtype
-        and bool(math.prod(var.shape) and var.shape)
-    )
+    if var.kind != OP or var.shape != out.shape or var.dtype != out.dtype:
+        return False  # the result would not fit the buffer
+    # small buffers come from NumPy's own cache, cheaper than parsing an `out=` argument;
+    # 0-d results are never reused (NumPy may hand back a scalar there)
+    return bool(var.shape) and math.prod(var.shape) * var.dtype.itemsize >= MIN_BYTES
