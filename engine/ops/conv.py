@@ -173,14 +173,14 @@ def col2im(xp, cols, *, shape, kernel, stride, padding, dilation, out_hw, blocks
     return xp.ascontiguousarray(_unpad_hw(grad, shape, padding))
 
 
-@defvjp(im2col)
+@defvjp(im2col, reads=("inputs",))
 def _(node, g):
     p = node.params
     window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw", "blocks")}
     return (col2im(node.xp, g, shape=node.inputs[0].shape, **window),)
 
 
-@defvjp(col2im)
+@defvjp(col2im, reads=("inputs",))
 def _(node, g):
     p = node.params
     window = {k: p[k] for k in ("kernel", "stride", "padding", "dilation", "out_hw", "blocks")}
@@ -209,7 +209,7 @@ def conv2d(xp, x, weight, bias=None, *, stride, padding, dilation, groups):
     return result, cols
 
 
-@defvjp(conv2d)
+@defvjp(conv2d, reads=("inputs", "res"))  # not out: relu may overwrite it
 def _(node, g):
     xp, params = node.xp, node.params
     x, weight = node.inputs[0], node.inputs[1]
@@ -260,7 +260,7 @@ def max_pool2d(xp, x, *, kernel_size, stride, padding):
     return _window_reduce(xp.maximum, _pad_hw(xp, x, padding, -xp.inf), kernel_size, stride, out_hw)
 
 
-@defvjp(max_pool2d)
+@defvjp(max_pool2d, reads=("inputs", "out"))
 def _(node, g):
     # MegEngine's rule: every element equal to its window's maximum gets the full gradient
     xp, x, params = node.xp, node.inputs[0], node.params
@@ -306,7 +306,7 @@ def avg_pool2d(xp, x, *, kernel_size, stride, padding, mode):
     return out
 
 
-@defvjp(avg_pool2d)
+@defvjp(avg_pool2d, reads=("inputs",))
 def _(node, g):
     xp, x, params = node.xp, node.inputs[0], node.params
     padding = params["padding"]
