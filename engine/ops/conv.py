@@ -133,8 +133,11 @@ def _padded_image(xp, x, padding, batch_last):
     ph, pw = padding
     if not batch_last:
         return _pad_hw(xp, x, padding)
+    x = _dealiased(xp, x).transpose(1, 2, 3, 0)
+    if ph == pw == 0:
+        return xp.ascontiguousarray(x).transpose(3, 0, 1, 2)
     out = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    out[:, ph : ph + h, pw : pw + w] = _dealiased(xp, x).transpose(1, 2, 3, 0)
+    out[:, ph : ph + h, pw : pw + w] = x
     return out.transpose(3, 0, 1, 2)
 
 
