@@ -77,7 +77,7 @@ def column_blocks(
     stays within GEMM_MACS. A block's columns run over (row, column, image), batch last.
     """
     ho, wo = out_hw
-    nb = batch if wo < SHORT_ROW else 1
+    nb = batch if wo < SHORT_ROW and batch > 0 else 1
     room = max(1, GEMM_MACS // max(1, macs_per_column))
     if wo * nb <= room:
         return nb, _divisor_at_most(ho, room // (wo * nb)), 1
@@ -100,7 +100,7 @@ def _dealiased(xp, a):
     """a itself, or a copy whose images lie not a multiple of 4 KiB apart: reading the batch
     axis at such a stride maps every image to one cache set (3-6x slower transposes)."""
     n = a.shape[0]
-    if n == 1 or (a.size // n * a.dtype.itemsize) % 4096:
+    if n <= 1 or (a.size // n * a.dtype.itemsize) % 4096:
         return a
     rows = xp.pad(a.reshape(n, -1), ((0, 0), (0, 16)))
     return rows[:, :-16].reshape(a.shape)

@@ -192,6 +192,18 @@ def test_conv2d_second_order_with_power_of_two_images(budget, short_row, monkeyp
     check_gradgrad(lambda x, w, b: F.conv2d(x, w, b.reshape(1, 8, 1, 1)), [x, w, b])
 
 
+@pytest.mark.parametrize("size", [6, 20])  # short rows (batch last) and long rows
+def test_conv2d_of_an_empty_batch_is_empty_and_so_are_its_gradients(size):
+    x = Parameter(np.zeros((0, 2, size, size), "float32"))
+    w = Parameter(np.ones((3, 2, 3, 3), "float32"))
+    gm = GradManager().attach([x, w])
+    with gm:
+        y = F.conv2d(x, w)
+        gm.backward(y.sum())
+    assert y.shape == (0, 3, size - 2, size - 2) and x.grad.shape == (0, 2, size, size)
+    assert w.grad.numpy().tolist() == np.zeros((3, 2, 3, 3)).tolist()
+
+
 def test_conv2d_keeps_float32_and_contiguous_output():
     x = Tensor(RNG.normal(size=(2, 3, 6, 6)))
     w = Tensor(RNG.normal(size=(4, 3, 3, 3)))
