@@ -98,6 +98,13 @@ class trace:  # noqa: N801 - MegEngine's name
             raise RuntimeError("the function has not been traced yet: call it once first")
         return self._last.graph
 
+    @property
+    def replay_source(self) -> str:
+        """The Python the most recent recording compiles to for `without_host=True` replays."""
+        if self._last is None:
+            raise RuntimeError("the function has not been traced yet: call it once first")
+        return self._last.compiled().source
+
     # ---- calling -----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if TRACING.recorder is not None or RECORDING.active:

@@ -66,7 +66,7 @@ def _compare(dy: float | None, callbacks: bool = False) -> str:
                 np.testing.assert_allclose(t, e, rtol=1e-6)
     if callbacks:
         assert len(seen) == 2 * 3 * 3  # eager and replay, 3 calls, 3 params with gradients
-    return traced._last.compiled().source
+    return traced.replay_source
 
 
 def test_static_backward_equals_eager_and_keeps_no_checks() -> None:
