@@ -11,7 +11,13 @@ import numpy as np
 
 from engine.data.collator import Collator
 from engine.data.dataset import StreamDataset
-from engine.data.sampler import RandomSampler, Sampler, SequentialSampler, StreamSampler
+from engine.data.sampler import (
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    StreamSampler,
+    seed_from_engine_random,
+)
 from engine.data.seeding import batch_generator, drawing_from
 from engine.data.transform.meta_transform import Transform
 from engine.data.workers import Exhausted, SampleError, run_workers
@@ -70,7 +76,9 @@ class DataLoader:
             if self.stream:
                 sampler = StreamSampler(batch_size, drop_last)
             elif shuffle:
-                sampler = RandomSampler(dataset, batch_size, drop_last, seed=seed)
+                # unlike a bare RandomSampler(seed=None), engine.random.seed(n) decides the order
+                order_seed = seed_from_engine_random() if seed is None else seed
+                sampler = RandomSampler(dataset, batch_size, drop_last, seed=order_seed)
             else:
                 sampler = SequentialSampler(dataset, batch_size, drop_last)
         elif shuffle or batch_size != 1 or drop_last or (seed is not None and not self.stream):

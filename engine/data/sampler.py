@@ -54,12 +54,15 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """Yields a fresh random permutation each epoch, drawn from the sampler's own Generator.
+    """Yields a fresh random permutation each epoch, drawn as MegEngine 1.13 draws it.
 
-    With ``seed=None`` the sampler's Generator is seeded from ``engine.random.get_rng()``, so
-    ``engine.random.seed(n)`` makes runs reproducible. ``state_dict()`` captures the Generator
-    state that will produce the *next* epoch's order, so saving after an epoch and loading it
-    into a new sampler continues with exactly the order an uninterrupted run would use.
+    The sampler owns a ``np.random.RandomState(seed)`` and takes ``permutation(n)`` from it
+    once per epoch, so a seed gives MegEngine's batches epoch after epoch. ``seed=None`` is
+    MegEngine's default: a generator seeded from the operating system, different every run;
+    pass ``seed=seed_from_engine_random()`` to make ``engine.random.seed(n)`` decide the order.
+    ``state_dict()`` captures the generator state that will produce the *next* epoch's order,
+    so saving after an epoch and loading it into a new sampler continues with exactly the
+    order an uninterrupted run would use.
     """
 
     def __init__(
@@ -70,12 +73,8 @@ class RandomSampler(Sampler):
         seed: int | None = None,
     ) -> None:
         super().__init__(dataset, batch_size, drop_last)
-        if seed is None:
-            from engine.random import get_rng
-
-            seed = int(get_rng().integers(2**63))
-        self.seed = int(seed)
-        self._rng = np.random.default_rng(self.seed)
+        self.seed = None if seed is None else _check_seed(seed)
+        self._rng = np.random.RandomState(self.seed)
         self.epoch = 0
 
     def order(self) -> np.ndarray:
@@ -84,24 +83,26 @@ class RandomSampler(Sampler):
         return self._rng.permutation(self.num_samples)
 
     def state_dict(self) -> dict[str, Any]:
-        """Return ``{"epoch", "seed", "rng"}``; ``rng`` is the bit generator state (plain dict)."""
-        return {"epoch": self.epoch, "seed": self.seed, "rng": self._rng.bit_generator.state}
+        """Return ``{"epoch", "seed", "rng"}``; ``rng`` is the MT19937 state as a plain dict."""
+        return {"epoch": self.epoch, "seed": self.seed, "rng": self._rng.get_state(legacy=False)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the Generator state and epoch counter saved by ``state_dict()``."""
+        """Restore the generator state and epoch counter saved by ``state_dict()``."""
         missing = {"epoch", "rng"} - set(state)
         if missing:
             raise KeyError(f"RandomSampler state is missing {sorted(missing)}")
-        self._rng.bit_generator.state = state["rng"]
+        self._rng.set_state(state["rng"])
         self.epoch = int(state["epoch"])
-        self.seed = int(state.get("seed", self.seed))
+        self.seed = state.get("seed", self.seed)
 
 
 class ReplacementSampler(RandomSampler):
     """Draws ``num_samples`` indices with replacement each epoch, optionally weighted.
 
     ``weights`` (one per sample, need not sum to 1) make index ``i`` come up with probability
-    ``weights[i] / sum(weights)``. Seeding and ``state_dict()`` work as in ``RandomSampler``.
+    ``weights[i] / sum(weights)``. Each epoch is MegEngine 1.13's draw,
+    ``RandomState(seed).choice(n, num_samples, replace=True, p=weights)``; seeding and
+    ``state_dict()`` work as in ``RandomSampler``.
     """
 
     def __init__(
@@ -122,7 +123,23 @@ class ReplacementSampler(RandomSampler):
     def order(self) -> np.ndarray:
         """Return ``num_samples`` indices drawn with replacement and advance the epoch."""
         self.epoch += 1
-        return self._rng.choice(self.population, size=self.num_samples, p=self.weights)
+        n, size = self.population, self.num_samples
+        return self._rng.choice(n, size=size, replace=True, p=self.weights)
+
+
+def seed_from_engine_random() -> int:
+    """A sampler seed drawn from ``engine.random``'s generator (one ``RandomState`` accepts)."""
+    from engine.random import get_rng
+
+    return int(get_rng().integers(2**32))
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be between 0 and 2**32 - 1, got {seed}")
+    return int(seed)
 
 
 def _check_count(name: str, value: Any) -> int:
@@ -137,7 +154,7 @@ def _probabilities(weights: Any, n: int) -> np.ndarray:
         raise ValueError(f"weights must have one entry per sample ({n}), got shape {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError("weights must be finite, >= 0 and not all 0")
-    return w / w.sum()
+    return w / sum(w.tolist())  # Python's sum, as MegEngine normalises: the same bits
 
 
 class Infinite:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sized
 
 import numpy as np
 
-from ..data.sampler import RandomSampler
+from ..data.sampler import RandomSampler, seed_from_engine_random
 from .group import WORLD, get_rank, get_world_size
 
 
@@ -23,7 +23,7 @@ class DistributedSampler(RandomSampler):
     With `drop_last=False` the last, short global batch is split as evenly as possible
     (padded from the epoch's start when it has fewer indices than ranks, so no rank gets
     an empty batch); use `drop_last=True` when every step must match a single process.
-    `seed=None` draws one seed on rank 0 and broadcasts it.
+    `seed=None` draws one seed from rank 0's engine.random generator and broadcasts it.
     """
 
     def __init__(
@@ -73,10 +73,8 @@ class DistributedSampler(RandomSampler):
 
 
 def _shared_seed(world_size: int) -> int:
-    """A seed from rank 0's engine.random generator (as RandomSampler draws it), on every rank."""
-    from ..random import get_rng
-
+    """A seed from rank 0's engine.random generator (as mgectl seeds a RandomSampler), on all."""
     # every rank draws, so every rank's generator stays where a single process's would be;
     # rank 0's draw is the one all of them use
-    seed = int(get_rng().integers(2**63))
+    seed = seed_from_engine_random()
     return seed if world_size == 1 else WORLD.comm.bcast_object(seed, root=0)
