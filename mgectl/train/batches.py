@@ -16,6 +16,7 @@ import numpy as np
 import engine as mge
 from engine.core.device import Device
 from engine.data import ArrayDataset, DataLoader, RandomSampler, SequentialSampler
+from engine.data.sampler import seed_from_engine_random
 
 
 class Batch(NamedTuple):
@@ -72,7 +73,9 @@ class Batches:
             # the batch size is this rank's share; the seed is drawn as RandomSampler draws it
             self.sampler = DistributedSampler(dataset, int(batch_size), shuffle=shuffle)
         elif shuffle:
-            self.sampler = RandomSampler(dataset, int(batch_size))  # seeded from engine.random
+            # seeded from engine.random, so the experiment's seed decides the order
+            seed = seed_from_engine_random()
+            self.sampler = RandomSampler(dataset, int(batch_size), seed=seed)
         else:
             self.sampler = SequentialSampler(dataset, int(batch_size))
         self.loader = DataLoader(dataset, sampler=self.sampler)

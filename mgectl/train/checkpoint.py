@@ -11,7 +11,7 @@ from mgectl.errors import ConfigError, UserError
 from mgectl.train.checkpoint_schema import DamagedError, check_checkpoint
 
 FORMAT = "mgectl-run"
-VERSION = 1
+VERSION = 2  # 2: the sampler's generator is MegEngine's RandomState (MT19937), not PCG64
 REQUIRED = ("config", "model", "data", "outputs", "progress")
 # Sections whose change makes a checkpoint meaningless for the config: different data, a
 # different network, a different head, or optimizer state buffers of another optimizer.

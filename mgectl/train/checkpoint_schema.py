@@ -80,6 +80,13 @@ def _bit_generator(value: Any, where: str) -> None:
         _fail(where, "a PCG64 random generator state", value)
 
 
+def _random_state(value: Any, where: str) -> None:
+    try:
+        np.random.RandomState(0).set_state(value)
+    except (TypeError, ValueError, KeyError, OverflowError):
+        _fail(where, "an MT19937 random state (RandomState.get_state(legacy=False))", value)
+
+
 def _model(value: Any) -> None:
     for key, array in _mapping(value, "model").items():
         if not isinstance(key, str):
@@ -123,7 +130,7 @@ def _sampler(value: Any) -> None:
     sampler = _mapping(value, "sampler", ("epoch", "rng"))
     _count(sampler["epoch"], "sampler.epoch")
     _count(sampler.get("seed"), "sampler.seed", optional=True, high=2**64 - 1)
-    _bit_generator(sampler["rng"], "sampler.rng")
+    _random_state(sampler["rng"], "sampler.rng")
 
 
 def _data(value: Any) -> None:

@@ -62,8 +62,10 @@ def test_gpu0_without_a_gpu_is_one_line_and_exit_2(cli: Callable, tmp_path: Path
 def test_nan_exits_1_naming_epoch_step_and_parameter(
     cli: Callable, tmp_path: Path, write_config: Callable
 ) -> None:
+    # seed 1: with seed 0 the shuffle (MegEngine's RandomState draws) leads this run to stay
+    # finite (stuck at 50% accuracy) instead of overflowing
     path = write_config(
-        "data: {generator: moons, n: 64}\nmodel: {type: mlp, hidden: [8]}\n"
+        "seed: 1\ndata: {generator: moons, n: 64}\nmodel: {type: mlp, hidden: [8]}\n"
         "optimizer: {lr: 1.0e+6}\ntrain: {epochs: 20, batch_size: 16}\n"
     )
     result = cli("train", str(path), "-o", str(tmp_path), "-q")
