@@ -127,14 +127,33 @@ def test_import_engine_loads_only_the_core() -> None:
     assert sorted(m for m in loaded if any(_within(m, p) for p in LAZY)) == []
 
 
-def test_submodules_are_attributes_loaded_on_first_use() -> None:
+# Each submodule MegEngine users reach as `mge.X`, and a real use of it (run as `m = mge.X`).
+FIRST_USE = {
+    "functional": "assert m.relu(mge.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]",
+    "optimizer": "assert m.SGD.__name__ == 'SGD'",
+    "device": "assert m.get_device_count('cpu') >= 1",
+    "module": "assert m.Linear(2, 3).weight.shape == (3, 2)",
+    "autodiff": (
+        "x = mge.Parameter([3.0]); gm = m.GradManager().attach([x])\n"
+        "with gm:\n    gm.backward(x * x)\n"
+        "assert x.grad.tolist() == [6.0]"
+    ),
+    "data": "assert list(m.SequentialSampler(range(5), batch_size=2)) == [[0, 1], [2, 3], [4]]",
+    "jit": "assert m.trace(lambda x: x * 2)(mge.tensor([1.0, 2.0])).tolist() == [2.0, 4.0]",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_USE))
+def test_submodules_are_attributes_loaded_on_first_use(name: str) -> None:
     code = (
+        "import sys\n"
         "import engine as mge\n"
-        "assert mge.functional.relu(mge.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]\n"
-        "assert mge.optimizer.SGD.__name__ == 'SGD'\n"
-        "assert mge.device.get_device_count('cpu') >= 1\n"
+        f"assert 'engine.{name}' not in sys.modules, 'loaded by import engine'\n"
+        f"m = mge.{name}\n"
+        f"assert m is sys.modules['engine.{name}']\n"
+        f"{FIRST_USE[name]}\n"
     )
     loaded = _loaded_after(code)
-    assert {"engine.functional", "engine.optimizer"} <= loaded
+    assert f"engine.{name}" in loaded
     assert "engine.distributed" not in loaded  # F.distributed loads on first use too
     assert "engine.data.tabular" not in loaded and "engine.data.synthetic" not in loaded
