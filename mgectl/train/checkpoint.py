@@ -65,7 +65,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"{path}: an engine checkpoint, but not one of an mgectl run", hint=hint)
     if state.get("version") != VERSION:
-        raise UserError(f"{path}: checkpoint version {state.get('version')!r} is not supported")
+        raise UserError(
+            f"{path}: checkpoint version {state.get('version')!r} is not supported (this mgectl "
+            f"reads version {VERSION})",
+            hint="it was written by another mgectl version: resume with that one, or train again",
+        )
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise UserError(f"{path}: checkpoint is missing {', '.join(missing)}", hint=hint)
