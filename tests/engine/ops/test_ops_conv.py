@@ -162,6 +162,10 @@ def test_column_blocks_at_lenet_shapes_keep_each_matmul_within_budget():
     assert 256 * 16 * 150 <= C.GEMM_MACS < 512 * 16 * 150
     # small problems are one block
     assert C.column_blocks((3, 3), 2, 4 * 27) == (2, 3, 1)
+    # big products are never cut below whole images: 64 channels of 3x3x64 per image,
+    # and a 7x7 layer's whole batch in one product
+    assert C.column_blocks((28, 28), 32, 64 * 576) == (1, 28, 1)
+    assert C.column_blocks((7, 7), 32, 512 * 4608) == (32, 7, 1)
 
 
 BLOCKINGS = [(1, 16), (1, 1), (300, 16), (300, 1)]  # (GEMM_MACS, SHORT_ROW)
@@ -174,6 +178,7 @@ def test_conv2d_cut_in_blocks_matches_loop_reference_and_differences(
 ):
     monkeypatch.setattr(C, "GEMM_MACS", budget)
     monkeypatch.setattr(C, "SHORT_ROW", short_row)
+    monkeypatch.setattr(C, "MIN_COLUMNS", 0)
     x, w, b, stride, padding, dilation, groups = _conv_inputs(case)
     got = _conv(x, w, b, stride, padding, dilation, groups).numpy()
     want = ref_conv2d(x, w, b, stride, padding, dilation, groups)
@@ -188,6 +193,7 @@ def test_conv2d_second_order_with_power_of_two_images(budget, short_row, monkeyp
     # de-aliasing route; the budget and short rows then cut them into blocks
     monkeypatch.setattr(C, "GEMM_MACS", budget)
     monkeypatch.setattr(C, "SHORT_ROW", short_row)
+    monkeypatch.setattr(C, "MIN_COLUMNS", 0)
     x, w, b = RNG.normal(size=(2, 2, 10, 10)), RNG.normal(size=(8, 2, 3, 3)), RNG.normal(size=8)
     check_gradgrad(lambda x, w, b: F.conv2d(x, w, b.reshape(1, 8, 1, 1)), [x, w, b])
 
