@@ -180,8 +180,10 @@ def col2im(xp, cols, *, shape, kernel, stride, padding, dilation, out_hw, blocks
     else:
         grad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i, j, (_, rows, columns) in _offsets(kernel, stride, dilation, out_hw):
-        # this offset's (N, C, Ho, Wo) pixels split as the blocks are: still a view
-        grad[:, :, rows, columns].reshape(parts)[...] += cols[:, :, :, :, i, j]
+        # this offset's (N, C, Ho, Wo) pixels split as the blocks are: still a view, added
+        # to in place (an indexed `+=` would also assign the sum back onto itself)
+        pixels = grad[:, :, rows, columns].reshape(parts)
+        pixels += cols[:, :, :, :, i, j]
     return xp.ascontiguousarray(_unpad_hw(grad, shape, padding))
 
 
