@@ -147,13 +147,26 @@ def test_kill_9_during_a_checkpoint_write_loses_nothing_written_before(
     assert_same_weights(weights(run_dir), weights(reference))
 
 
+# Holds the CLI's import open until the test's Ctrl-C arrives, so the signal always lands
+# while starting (a sleep after .started raced with a fast start on an idle machine)
+SLOW_CLI_IMPORT = """
+import sys, time
+class _SlowCliImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "mgectl.cli":
+            open(".importing", "w").close()
+            time.sleep(60)
+        return None
+sys.meta_path.insert(0, _SlowCliImport())
+"""
+
+
 def test_ctrl_c_while_starting_is_exit_130_without_a_traceback(tmp_path: Path) -> None:
     config = REPO / "configs" / "moons_mlp.yaml"
-    job = mgectl_process("train", str(config), "-o", "out", cwd=tmp_path)
+    job = mgectl_process("train", str(config), "-o", "out", cwd=tmp_path, prelude=SLOW_CLI_IMPORT)
     deadline = time.monotonic() + 30
-    while not (tmp_path / ".started").exists() and time.monotonic() < deadline:
+    while not (tmp_path / ".importing").exists() and time.monotonic() < deadline:
         time.sleep(0.005)
-    time.sleep(0.05)  # importing the CLI (typer, rich, numpy) takes a good part of a second
     job.send_signal(signal.SIGINT)
     _, stderr = job.communicate(timeout=60)
     assert job.returncode == 130, stderr
