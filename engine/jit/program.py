@@ -168,7 +168,7 @@ class Program:
             var = self.graph.vars[y]
             if dy is None:  # the seed of a loss: ones, made once
                 seed = var.device.xp.ones(var.shape, dtype=var.dtype)
-                if hasattr(seed, "flags"):
+                if isinstance(seed, np.ndarray):  # CuPy arrays have no read-only flag
                     seed.flags.writeable = False  # shared by every replay: nobody may change it
                 if not var.shape:
                     seed = seed[()]  # a scalar loss: NumPy's scalar arithmetic is far cheaper

@@ -39,13 +39,8 @@ from .graph import (
 
 
 def is_array(x: Any) -> bool:
-    """Whether x is a device array (NumPy or CuPy), as opposed to a number or None."""
-    return (
-        hasattr(x, "shape")
-        and hasattr(x, "dtype")
-        and hasattr(x, "__array_interface__")
-        or (hasattr(x, "__cuda_array_interface__"))
-    )
+    """Whether x is a device array (NumPy's, CuPy's, any backend's), not a number or None."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, type)
 
 
 class Recorder:
