@@ -9,12 +9,12 @@ text so a replay can be read (and profiled) line by line.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ..core.tape import Node, unbroadcast, unbroadcast_plan
+from ..ops.elementwise import dot_scale_grad
 from ..tensor import Tensor
 from .buffers import IN_PLACE, plan_in_place
 from .errors import TraceError
@@ -188,6 +188,13 @@ class Program:
             if inline is None:
                 nn, call = self._vjp_call(apply, step, g[k], body, "    ")
                 body.append(f"    _gs = {call}")
+            else:  # operands as the inlined expressions see them
+                refs = [self._ref(x, body) for x in apply.ins]
+                shapes = [
+                    None if isinstance(x, Lit) else step.shapes[j] for j, x in enumerate(apply.ins)
+                ]
+                g_shape = self.graph.vars[apply.out].shape
+                xp = self._const("xp", apply.device.xp)
             for i, target in enumerate(step.targets):
                 result = step.results[i]
                 if target is None or result is None:
@@ -196,13 +203,6 @@ class Program:
                 if inline is None:
                     expr = f"_gs[{i}]"
                 else:
-                    refs = [self._ref(x, body) for x in apply.ins]
-                    xp = self._const("xp", apply.device.xp)
-                    shapes = [
-                        None if isinstance(x, Lit) else step.shapes[j]
-                        for j, x in enumerate(apply.ins)
-                    ]
-                    g_shape = self.graph.vars[apply.out].shape
                     expr = inline(i, refs, shapes, g[k], g_shape, xp)
                 expr = _reduced(expr, result[0], step.shapes[i], apply.prim.name)
                 accumulate(dest, expr, result[1], "    ")
@@ -331,8 +331,7 @@ def _sub_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) 
 
 
 def _mul_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
-    # the same choice as the rule (elementwise._scale_grad), made here from recorded shapes
-    if math.prod(shapes[i]) == 1 and shapes[1 - i] == g_shape and g_shape:
+    if dot_scale_grad(shapes[i], shapes[1 - i], g_shape):  # the rule's own choice
         flat = g if len(g_shape) == 1 else f"{g}.reshape(-1)"
         dot = f"{xp}.dot({refs[1 - i]}.reshape(1, -1), {flat})"
         return dot if shapes[i] == (1,) else f"{dot}.reshape({shapes[i]!r})"

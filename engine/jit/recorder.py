@@ -233,10 +233,10 @@ class Recorder:
         """Run the backward eagerly, noting what each VJP returned (shape, dtype or None),
         so the replay can drop every None check and decide each unbroadcast once. False
         when the walk ran on recorded Tensors (a higher-order backward): no static plan."""
-        seen: list = []
+        seen = [False]
 
         def probe(node: Any, grads: Any) -> None:
-            seen.append(node)
+            seen[0] = True
             k = position.get(id(node))
             if k is not None:
                 steps[k].results = [None if g is None else (tuple(g.shape), g.dtype) for g in grads]
@@ -246,7 +246,7 @@ class Recorder:
             self.suspended(type(gm).backward, gm, y, dy)
         finally:
             TRACING.vjp_probe = None
-        return bool(seen)  # a recorded walk (on Tensors) never calls the probe
+        return seen[0]  # a recorded walk (on Tensors) never calls the probe
 
     def suspended(self, fn: Any, *args: Any) -> Any:
         """Run fn eagerly with recording off (its own effects are one instruction)."""

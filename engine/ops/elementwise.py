@@ -54,10 +54,15 @@ def _(node, g):
     return gx, gy
 
 
+def dot_scale_grad(scale_shape: tuple, other_shape: tuple | None, g_shape: tuple) -> bool:
+    """Whether mul's gradient for `scale` is one dot product: scale is a single number
+    broadcast over an array `other` of the output's shape (w * x with w of shape (1,))."""
+    return math.prod(scale_shape) == 1 and other_shape == g_shape and len(g_shape) > 0
+
+
 def _scale_grad(xp, g, other, scale):
-    """d(scale * other)/d(scale): g * other, summed to scale's shape in one dot product when
-    scale is a single number broadcast over `other` (w * x with w of shape (1,))."""
-    if getattr(scale, "size", 2) == 1 and getattr(other, "shape", None) == g.shape and g.ndim:
+    """d(scale * other)/d(scale): g * other, or one dot product (see dot_scale_grad)."""
+    if dot_scale_grad(scale.shape, getattr(other, "shape", None), g.shape):
         grad = xp.dot(other.reshape(1, -1), g if g.ndim == 1 else g.reshape(-1))  # shape (1,)
         return grad if scale.shape == (1,) else grad.reshape(scale.shape)
     return g * other
