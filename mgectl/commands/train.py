@@ -102,7 +102,7 @@ def train(
     from mgectl.config.experiment import load_config, resolved_yaml
     from mgectl.errors import UserError
 
-    settings = list(overrides or [])
+    settings = []  # the flags first: every --set is then applied (and checked) after them
     if resume is not None:  # once: a runs/<name> folder may name a skipped run
         from mgectl.train.rundir import find_checkpoint
 
@@ -113,6 +113,7 @@ def train(
         settings.append(f"train.log={json.dumps(log)}")
     if traced:
         settings.append("train.trace=true")
+    settings += list(overrides or [])
     if config is not None:
         cfg = load_config(config, settings)
     elif resume is not None:

@@ -59,6 +59,16 @@ def test_gpu0_without_a_gpu_is_one_line_and_exit_2(cli: Callable, tmp_path: Path
     assert result.stdout == ""
 
 
+def test_a_bad_set_value_is_refused_even_when_a_flag_sets_the_same_key(
+    cli: Callable, tmp_path: Path
+) -> None:
+    # flags are applied first, so --set is checked (and wins) instead of being overwritten
+    result = cli("train", LINEAR, "--trace", "--set", "train.trace=maybe", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --set train.trace=maybe: train.trace: must be true")
+    assert not any(tmp_path.iterdir()), "nothing was trained"
+
+
 def test_nan_exits_1_naming_epoch_step_and_parameter(
     cli: Callable, tmp_path: Path, write_config: Callable
 ) -> None:
