@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
+
+import numpy as np
 
 from ..core.op import defsamples, defvjp, primitive
 
@@ -91,17 +94,43 @@ def _(node, g):
     return gp, (-gp if node.needs_grad(1) else None)
 
 
+def _row_max(xp, x):
+    """x.max(axis=-1, keepdims=True). NumPy reduces short rows slowly, so a 2-D array with
+    a few columns there takes the maxima column by column (2.5x faster for 10 classes)."""
+    if xp is np and x.ndim == 2 and 1 < x.shape[1] <= 16:
+        return functools.reduce(np.maximum, x.T)[:, None]
+    return x.max(axis=-1, keepdims=True)
+
+
+def _row_sum(xp, x):
+    """x.sum(axis=-1, keepdims=True); of float rows as one matrix-vector product (BLAS),
+    4x faster than NumPy's reduction over 10 classes."""
+    if x.ndim == 2 and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        return x @ xp.ones((x.shape[1], 1), dtype=x.dtype)
+    return x.sum(axis=-1, keepdims=True)
+
+
 @primitive("softmax_cross_entropy", residual=True)
 def softmax_cross_entropy(xp, logits, label, *, axis=1, label_smooth=0.0, reduction="mean"):
     """-log softmax(logits)[label] along axis, with optional label smoothing, reduced"""
-    moved = xp.moveaxis(logits, axis, -1)
-    logp = moved - _logsumexp(xp, moved, -1)
-    picked = xp.take_along_axis(logp, label[..., None].astype("int64"), axis=-1)[..., 0]
-    loss = -picked
+    last = axis in (-1, logits.ndim - 1)
+    moved = logits if last else xp.moveaxis(logits, axis, -1)
+    shifted = moved - _row_max(xp, moved)
+    logp = shifted - xp.log(_row_sum(xp, xp.exp(shifted)))
+    if label.dtype.kind not in "iu":
+        label = label.astype("int64")
+    if logp.ndim == 2:
+        picked = logp[xp.arange(len(label)), label]
+    else:
+        picked = xp.take_along_axis(logp, label[..., None], axis=-1)[..., 0]
     if label_smooth:
         classes = moved.shape[-1]
-        loss = (1 - label_smooth) * loss - (label_smooth / classes) * logp.sum(axis=-1)
-    return _reduce(xp, loss, reduction), logp
+        loss = (1 - label_smooth) * -picked - (label_smooth / classes) * logp.sum(axis=-1)
+        return _reduce(xp, loss, reduction), logp
+    if reduction == "none":
+        return -picked, logp
+    total = -picked.sum()
+    return (total / picked.size if reduction == "mean" else total), logp
 
 
 @defvjp(softmax_cross_entropy, reads=("inputs", "res"))
@@ -111,16 +140,17 @@ def _(node, g):
     smooth, reduction = node.params["label_smooth"], node.params["reduction"]
     classes = logp.shape[-1]
     grad = xp.exp(logp)
-    # one-hot by comparison: CuPy 13 has no put_along_axis
-    target = (label[..., None] == xp.arange(classes)).astype(grad.dtype)
+    target = label[..., None] == xp.arange(classes)  # one-hot (CuPy 13 has no put_along_axis)
     if smooth:
-        target = (1 - smooth) * target + smooth / classes
-    grad -= target
+        grad -= (1 - smooth) * target.astype(grad.dtype) + smooth / classes
+    else:
+        grad -= target
     scale = _reduce_grad(g, logp.shape[:-1], reduction)
     if reduction == "none":
         scale = scale[..., None]
     grad *= scale
-    return xp.moveaxis(grad, -1, axis), None
+    last = axis in (-1, logp.ndim - 1)
+    return (grad if last else xp.moveaxis(grad, -1, axis)), None
 
 
 @primitive("binary_cross_entropy_logits", residual=True)
