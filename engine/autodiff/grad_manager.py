@@ -271,7 +271,7 @@ def _walk(tape: list, free: bool) -> None:
     """Backward over raw arrays: one reverse walk of the tape, running each node's VJP."""
     # The tape is in execution order, so walking it backwards visits every node after
     # all of the nodes that consumed its output.
-    probe = TRACING.vjp_probe  # a trace being recorded learns each VJP's result shapes
+    probe = TRACING.vjp_probe  # a trace being recorded learns what each VJP returned
     for node in reversed(tape):
         g = node.grad
         if g is None:
@@ -279,7 +279,7 @@ def _walk(tape: list, free: bool) -> None:
         node.grad = None
         grads = input_grads(node, g)
         if probe is not None:
-            probe(node, grads)
+            probe(node, g, grads)
         for parent, x, gx in zip(node.parents, node.inputs, grads, strict=True):
             if parent is None or gx is None:
                 continue

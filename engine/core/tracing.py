@@ -20,7 +20,7 @@ class _Tracing:
 
     def __init__(self) -> None:
         self.recorder: Any = None
-        self.vjp_probe: Any = None  # called as probe(node, grads) by the array backward
+        self.vjp_probe: Any = None  # probe(node, g, grads) by the array backward
 
 
 TRACING = _Tracing()

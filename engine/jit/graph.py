@@ -83,8 +83,9 @@ class BackwardStep:
     apply_idx: int  # index into Graph.instrs
     targets: list  # per input: ("node", k) | ("leaf", j) | None
     shapes: list  # per input: the input's shape (gradients are unbroadcast to it)
-    # per input: (shape, dtype) of what the VJP returned when recorded, or None for no
-    # gradient; the whole list is None when the recorded backward never reached this step
+    # per input: (shape, dtype, owned) of what the VJP returned when recorded (owned: an
+    # array of its own that nothing else holds), or None for no gradient; the whole list
+    # is None when the recorded backward never reached this step
     results: list | None = None
 
 

@@ -9,6 +9,7 @@ text so a replay can be read (and profiled) line by line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ class Program:
         }
         self.lines: list[str] = []
         self._loaded: set[int] = set()
+        self._owned_grads: list[str] = []  # the last backward's gradients only it holds
         self._read = _read_vars(graph, live_outputs)
         self._in_place = plan_in_place(graph, live_outputs, inference)
         self._emit(graph, live_outputs, inference)
@@ -87,6 +89,7 @@ class Program:
                 body.append(f"    v{var.idx} = {self._const('C', var.value)}")
         for k, idx in enumerate(graph.inputs):
             body.append(f"    v{idx} = inputs[{k}]")
+        fused = -1  # a clear_grad() already emitted with the step() before it
         for pos, ins in enumerate(graph.instrs):
             if isinstance(ins, Apply):
                 self._emit_apply(ins, body, self._in_place.get(pos))
@@ -97,12 +100,23 @@ class Program:
                 args += [f"{k}={self._const('P', v)}" for k, v in ins.params.items()]
                 target = f"v{ins.out} = " if ins.out is not None else ""
                 body.append(f"    {target}{fn}({', '.join(args)})")
+                self._owned_grads = []  # it might keep a gradient: none is scratch now
             elif isinstance(ins, Backward):
                 if not inference:
                     self._emit_backward(ins, body)
             elif isinstance(ins, Call):
-                if not inference:
-                    body.append(f"    {self._const('F', ins.fn)}({self._const('O', ins.obj)})")
+                if pos == fused or inference:
+                    continue
+                if self._owned_grads and _step_then_clear(ins, graph.instrs[pos + 1 :]):
+                    # step() then clear_grad(): nobody sees the gradients the backward just
+                    # made again, so the update may use their arrays as scratch space
+                    ids = ", ".join(f"id({name})" for name in self._owned_grads)
+                    fn = self._const("F", ins.obj._step_then_clear)
+                    body.append(f"    {fn}({{{ids}}})  # step(), clear_grad(): grads as scratch")
+                    fused = pos + 1
+                    continue
+                body.append(f"    {self._const('F', ins.fn)}({self._const('O', ins.obj)})")
+                self._owned_grads = []
             elif isinstance(ins, Assign):
                 if not inference:
                     ref = self._ref(ins.var, body)
@@ -140,6 +154,7 @@ class Program:
         body.append(f"    {target} = {fn}({', '.join(args)})")
 
     def _emit_backward(self, ins: Backward, body: list[str]) -> None:
+        self._owned_grads = []
         if ins.probed:
             self._emit_static_backward(ins, body)
         else:
@@ -153,14 +168,20 @@ class Program:
         g = [f"g{tag}_{k}" for k in range(len(ins.steps))]
         leaf = [f"l{tag}_{j}" for j in range(len(ins.leaves))]
         dtypes: dict[str, list] = {}  # gradient name -> dtypes of what was summed into it
+        owned: set[str] = set()  # gradient names holding an array nothing else holds
 
-        def accumulate(dest: str, expr: str, dtype: Any, indent: str) -> None:
+        def accumulate(dest: str, expr: str, dtype: Any, shape: tuple, fresh: bool) -> None:
             if dest in dtypes:
-                body.append(f"{indent}{dest} = {dest} + {expr}")
+                body.append(f"    {dest} = {dest} + {expr}")
                 dtypes[dest].append(dtype)
+                fresh = True  # a sum is a new array
             else:
-                body.append(f"{indent}{dest} = {expr}")
+                body.append(f"    {dest} = {expr}")
                 dtypes[dest] = [dtype]
+            if fresh and shape:  # 0-d sums may be NumPy scalars
+                owned.add(dest)
+            else:
+                owned.discard(dest)
 
         for k, y, dy in ins.roots:
             if k is None:
@@ -177,7 +198,7 @@ class Program:
                 xp = self._const("xp", var.device.xp)
                 d, yv = self._ref(dy, body), self._ref(y, body)
                 expr = f"{xp}.broadcast_to({xp}.asarray({d}, dtype={yv}.dtype), {yv}.shape)"
-            accumulate(g[k], expr, var.dtype, "    ")
+            accumulate(g[k], expr, var.dtype, var.shape, False)
         for k in reversed(range(len(ins.steps))):
             step = ins.steps[k]
             if step.results is None or g[k] not in dtypes:
@@ -189,23 +210,29 @@ class Program:
                 nn, call = self._vjp_call(apply, step, g[k], body, "    ")
                 body.append(f"    _gs = {call}")
             else:  # operands as the inlined expressions see them
-                refs = [self._ref(x, body) for x in apply.ins]
-                shapes = [
-                    None if isinstance(x, Lit) else step.shapes[j] for j, x in enumerate(apply.ins)
-                ]
-                g_shape = self.graph.vars[apply.out].shape
-                xp = self._const("xp", apply.device.xp)
+                site = VjpSite(
+                    refs=[self._ref(x, body) for x in apply.ins],
+                    shapes=[
+                        None if isinstance(x, Lit) else step.shapes[j]
+                        for j, x in enumerate(apply.ins)
+                    ],
+                    g=g[k],
+                    g_shape=self.graph.vars[apply.out].shape,
+                    xp=self._const("xp", apply.device.xp),
+                    out=f"v{apply.out}",
+                    g_owned=g[k] in owned,
+                )
             for i, target in enumerate(step.targets):
                 result = step.results[i]
                 if target is None or result is None:
                     continue
                 dest = g[target[1]] if target[0] == "node" else leaf[target[1]]
                 if inline is None:
-                    expr = f"_gs[{i}]"
+                    expr, fresh = f"_gs[{i}]", result[2]
                 else:
-                    expr = inline(i, refs, shapes, g[k], g_shape, xp)
-                expr = _reduced(expr, result[0], step.shapes[i], apply.prim.name)
-                accumulate(dest, expr, result[1], "    ")
+                    expr, fresh = inline(i, site)
+                expr, summed = _reduced(expr, result[0], step.shapes[i], apply.prim.name)
+                accumulate(dest, expr, result[1], step.shapes[i], fresh or summed)
             if nn is not None:
                 body.append(f"    {nn}.inputs = {nn}.out = {nn}.res = None")
             body.append(f"    {g[k]} = None")
@@ -214,7 +241,15 @@ class Program:
             if leaf[j] in dtypes:
                 cast = np.result_type(*dtypes[leaf[j]]) != t.dtype
                 stores.append((t, leaf[j], cast, f"{leaf[j]}.astype({self._const('D', t.dtype)})"))
+                if cast and t.shape:
+                    owned.add(leaf[j])  # astype makes a new array
         self._emit_stores(ins, stores, body, checked=False)
+        read = {id(t) for t, idx in ins.grads if idx in self._read}
+        self._owned_grads = [
+            leaf[j]
+            for j, t in enumerate(ins.leaves)
+            if leaf[j] in owned and id(t) not in read and not self._callbacks(ins)
+        ]
 
     def _vjp_call(
         self, apply: Apply, step: Any, g: str, body: list[str], indent: str
@@ -285,7 +320,7 @@ class Program:
         """Each leaf's gradient into its `.grad`: GradManager._store, inlined unless attach
         callbacks (a distributed all-reduce) must see it, as they do eagerly."""
         gm = self._const("GM", ins.manager)
-        callbacks = any(cbs for _, cbs in ins.manager._attached.values())
+        callbacks = self._callbacks(ins)
         if callbacks:
             body.append(f"    {gm}.record()")  # callbacks look at the recording state
         for t, grad, needs_cast, cast in stores:
@@ -309,6 +344,11 @@ class Program:
         if callbacks:
             body.append(f"    {gm}.release()")
 
+    @staticmethod
+    def _callbacks(ins: Backward) -> bool:
+        """Whether attach callbacks (a distributed all-reduce) see this backward's gradients."""
+        return any(cbs for _, cbs in ins.manager._attached.values())
+
     def _emit_grad_reads(self, ins: Backward, body: list[str]) -> None:
         """Gradients the function reads after its backward, as vars."""
         for t, idx in ins.grads:
@@ -322,39 +362,72 @@ class Program:
 INLINE_FORWARDS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}"}
 
 
-def _add_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
-    return g
+@dataclass
+class VjpSite:
+    """What an inlined VJP sees: operand expressions and shapes (None: a number), the
+    gradient's name and shape, the namespace's name, the output's name, and whether the
+    gradient is an array only this backward holds (so it may be overwritten)."""
+
+    refs: list
+    shapes: list
+    g: str
+    g_shape: tuple
+    xp: str
+    out: str
+    g_owned: bool = False
 
 
-def _sub_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
-    return g if i == 0 else f"(-{g})"
+def _add_vjp(i: int, site: VjpSite) -> tuple[str, bool]:
+    return site.g, False
 
 
-def _mul_vjp(i: int, refs: list, shapes: list, g: str, g_shape: tuple, xp: str) -> str:
-    if dot_scale_grad(shapes[i], shapes[1 - i], g_shape):  # the rule's own choice
-        flat = g if len(g_shape) == 1 else f"{g}.reshape(-1)"
-        dot = f"{xp}.dot({refs[1 - i]}.reshape(1, -1), {flat})"
-        return dot if shapes[i] == (1,) else f"{dot}.reshape({shapes[i]!r})"
-    return f"({g} * {refs[1 - i]})"
+def _sub_vjp(i: int, site: VjpSite) -> tuple[str, bool]:
+    return (site.g, False) if i == 0 else (f"(-{site.g})", True)
+
+
+def _mul_vjp(i: int, site: VjpSite) -> tuple[str, bool]:
+    g, other = site.g, site.refs[1 - i]
+    if dot_scale_grad(site.shapes[i], site.shapes[1 - i], site.g_shape):  # the rule's choice
+        flat = g if len(site.g_shape) == 1 else f"{g}.reshape(-1)"
+        dot = f"{site.xp}.dot({other}.reshape(1, -1), {flat})"
+        return (dot if site.shapes[i] == (1,) else f"{dot}.reshape({site.shapes[i]!r})"), True
+    return f"({g} * {other})", True
+
+
+def _relu_vjp(i: int, site: VjpSite) -> tuple[str, bool]:
+    if site.g_owned:  # the gradient dies here: mask it where it is
+        return f"{site.xp}.multiply({site.g}, {site.out} > 0, out={site.g})", True
+    return f"({site.g} * ({site.out} > 0))", True
 
 
 # The VJPs of the commonest elementwise primitives, written straight into the replay as
-# expressions over its arrays: (input index, operand refs, operand shapes (None: a
-# number), gradient, its shape, xp) -> an expression giving exactly what the primitive's
-# own VJP returns (tests compare them). Every other primitive's VJP is called as it is.
-INLINE_VJPS = {"add": _add_vjp, "sub": _sub_vjp, "mul": _mul_vjp}
+# expressions over its arrays: (input index, site) -> (an expression giving exactly what
+# the primitive's own VJP returns (tests compare them), whether its value is a new array
+# nothing else holds). Every other primitive's VJP is called as it is.
+INLINE_VJPS = {"add": _add_vjp, "sub": _sub_vjp, "mul": _mul_vjp, "relu": _relu_vjp}
 
 
-def _reduced(expr: str, got: tuple, shape: tuple, name: str) -> str:
-    """`expr` (a gradient of shape `got`) summed to an input's `shape`, as unbroadcast would."""
+def _reduced(expr: str, got: tuple, shape: tuple, name: str) -> tuple[str, bool]:
+    """`expr` (a gradient of shape `got`) summed to an input's `shape`, as unbroadcast
+    would; and whether that sum made a new array."""
     if got == shape:
-        return expr
+        return expr, False
     axes, reshape = unbroadcast_plan(got, shape, name)
+    summed = axes is None or bool(axes)
     if axes is None:
         expr = f"{expr}.sum(keepdims=True)"
     elif axes:
         expr = f"{expr}.sum(axis={axes!r}, keepdims=True)"
-    return f"{expr}.reshape({shape!r})" if reshape else expr
+    return (f"{expr}.reshape({shape!r})" if reshape else expr), summed
+
+
+def _step_then_clear(step: Call, after: list) -> bool:
+    """Whether `step` is optimizer.step() directly followed by the same optimizer's
+    clear_grad(), and the optimizer can run both as one call."""
+    if not after or not isinstance(after[0], Call) or after[0].obj is not step.obj:
+        return False
+    names = (getattr(step.fn, "__name__", ""), getattr(after[0].fn, "__name__", ""))
+    return names == ("step", "clear_grad") and hasattr(step.obj, "_step_then_clear")
 
 
 def _read_vars(graph: Graph, outputs: list[int]) -> set[int]:

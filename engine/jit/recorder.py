@@ -230,16 +230,20 @@ class Recorder:
                 instr.grads.append((t, idx))
 
     def _probed_backward(self, gm: Any, y: Any, dy: Any, steps: list, position: dict) -> bool:
-        """Run the backward eagerly, noting what each VJP returned (shape, dtype or None),
-        so the replay can drop every None check and decide each unbroadcast once. False
-        when the walk ran on recorded Tensors (a higher-order backward): no static plan."""
+        """Run the backward eagerly, noting what each VJP returned (shape, dtype and whether
+        it is an array only the replay holds, or None), so the replay can drop every None
+        check and decide each unbroadcast once. False when the walk ran on recorded Tensors
+        (a higher-order backward): no static plan."""
         seen = [False]
 
-        def probe(node: Any, grads: Any) -> None:
+        def probe(node: Any, g: Any, grads: Any) -> None:
             seen[0] = True
             k = position.get(id(node))
             if k is not None:
-                steps[k].results = [None if g is None else (tuple(g.shape), g.dtype) for g in grads]
+                steps[k].results = [
+                    None if gx is None else (tuple(gx.shape), gx.dtype, _owned(gx, node, g, grads))
+                    for gx in grads
+                ]
 
         TRACING.vjp_probe = probe
         try:
@@ -286,3 +290,24 @@ class Recorder:
         self.keep.clear()
         self.by_array.clear()
         return self.graph
+
+
+def _owned(gx: Any, node: Any, g: Any, grads: Any) -> bool:
+    """Whether a VJP result is an array the VJP made and returned once: nothing else (its
+    gradient, inputs, output, residuals, its other results) shares its memory, so a replay
+    may overwrite it once the gradient is no longer read. VJPs keep no arrays of their own."""
+    if not getattr(gx, "ndim", 0):
+        return False  # 0-d results may be scalars, which have no in-place operations
+    root = _root(gx)
+    res = node.res if isinstance(node.res, (tuple, list)) else (node.res,)
+    known = (g, node.out, *node.inputs, *res)
+    if any(a is not None and _root(a) is root for a in known):
+        return False
+    return sum(1 for other in grads if other is not None and _root(other) is root) == 1
+
+
+def _root(array: Any) -> Any:
+    """The array that owns `array`'s memory (itself unless it is a view)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from ..core.tracing import TRACING
 from ..tensor import Parameter, Tensor
+
+_NO_SCRATCH: frozenset = frozenset()
 
 
 class Optimizer:
@@ -58,6 +60,10 @@ class Optimizer:
         if TRACING.recorder is not None:  # a trace replays the whole update as one step
             TRACING.recorder.on_call(self, Optimizer.step, "optimizer.step()")
             return self
+        return self._step(_NO_SCRATCH)
+
+    def _step(self, scratch: Container[int]) -> Optimizer:
+        """step(); a gradient whose array's id is in `scratch` may be overwritten."""
         states, update = self._state, self._update
         for group in self.param_groups:
             for param in group["params"]:
@@ -72,11 +78,27 @@ class Optimizer:
                     data = _in_place(param)
                 if not g.shape:
                     g = _as_array(param, g)
-                update(data, g, group, state)
+                if id(g) in scratch:
+                    self._update_reusing_grad(param._device.xp, data, g, group, state)
+                else:
+                    update(data, g, group, state)
         return self
+
+    def _step_then_clear(self, scratch: Container[int]) -> None:
+        """step() and clear_grad() in one call, for a traced step whose backward made the
+        gradients in `scratch` (array ids): nothing reads them again, so they are scratch."""
+        self._step(scratch)
+        for param in self._params():
+            param.grad = None
 
     def _update(self, param: Any, grad: Any, group: dict, state: dict) -> None:
         raise NotImplementedError
+
+    def _update_reusing_grad(
+        self, xp: Any, param: Any, grad: Any, group: dict, state: dict
+    ) -> None:
+        """The same update, free to overwrite `grad` (subclasses save a temporary with it)."""
+        self._update(param, grad, group, state)
 
     def clear_grad(self) -> Optimizer:
         """Set every parameter's gradient to None."""

@@ -45,3 +45,19 @@ class SGD(Optimizer):
             buf += grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= lr * grad
+
+    def _update_reusing_grad(
+        self, xp: Any, param: Any, grad: Any, group: dict, state: dict
+    ) -> None:
+        """The plain and momentum updates with `lr * v` written into the spent gradient,
+        not a new array (the same values: one float32 product either way)."""
+        if group["weight_decay"] or group["nesterov"]:
+            self._update(param, grad, group, state)
+            return
+        velocity = grad
+        if group["momentum"]:
+            velocity = buffer(state, "momentum_buffer", param)
+            velocity *= group["momentum"]
+            velocity += grad
+        xp.multiply(velocity, group["lr"], out=grad)
+        param -= grad

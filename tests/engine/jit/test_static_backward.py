@@ -17,7 +17,7 @@ from engine.autodiff import GradManager
 from engine.core.op import REGISTRY
 from engine.core.tape import Node
 from engine.jit import trace
-from engine.jit.program import INLINE_FORWARDS, INLINE_VJPS
+from engine.jit.program import INLINE_FORWARDS, INLINE_VJPS, VjpSite
 
 
 def _params() -> list[mge.Parameter]:
@@ -126,15 +126,23 @@ def test_inlined_forwards_are_the_kernels(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(INLINE_VJPS))
-def test_inlined_vjps_return_what_the_rules_return(name: str) -> None:
+@pytest.mark.parametrize("owned", [False, True])
+def test_inlined_vjps_return_what_the_rules_return(name: str, owned: bool) -> None:
     prim, rng = REGISTRY[name], np.random.default_rng(1)
-    for (a, b), _ in prim.samples(rng):
-        out = prim.forward(np, a, b)
+    for operands, _ in prim.samples(rng):
+        out = prim.forward(np, *operands)
         g = rng.normal(size=out.shape)
-        node = Node(prim, (True, True), (a, b), out, None, {}, 0, None, np)
-        for i, want in enumerate(prim.vjp(node, g)):
-            shapes = [np.shape(a), np.shape(b)]
-            expr = INLINE_VJPS[name](i, ["a", "b"], shapes, "g", g.shape, "xp")
-            got = eval(expr, {"a": a, "b": b, "g": g, "xp": np})  # noqa: S307
+        node = Node(prim, (True,) * len(operands), operands, out, None, {}, 0, None, np)
+        names = ["a", "b"][: len(operands)]
+        for i, want in enumerate(prim.vjp(node, g.copy())):
+            shapes = [np.shape(x) for x in operands]
+            site = VjpSite(names, shapes, "g", g.shape, "xp", "out", g_owned=owned)
+            expr, fresh = INLINE_VJPS[name](i, site)
+            gi = g.copy()
+            ns = {**dict(zip(names, operands, strict=True)), "g": gi, "out": out, "xp": np}
+            got = eval(expr, ns)  # noqa: S307
             assert np.shape(got) == np.shape(want)
             np.testing.assert_allclose(got, want, rtol=1e-12)
+            if fresh:  # a new array, or the owned gradient itself: never an operand
+                assert not any(np.shares_memory(got, x) for x in (*operands, out))
+                assert owned or not np.shares_memory(got, gi)

@@ -1,0 +1,159 @@
+"""A traced `step().clear_grad()` may use the gradients its backward made as scratch space.
+
+Only arrays the replay alone holds qualify: a VJP's own new array, never the loss seed, an
+operand, or a gradient passed through (add hands its gradient to both inputs). These tests
+check that the plan is used where it should be, refused where it must be, and that the
+parameters stay equal to eager training, bit for bit, step after step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine as mge
+import engine.functional as F
+import engine.optimizer as optim
+from engine.autodiff import GradManager
+from engine.core.tape import Node
+from engine.jit import trace
+from engine.jit.recorder import _owned
+from engine.ops.elementwise import relu
+
+
+def _params() -> list[mge.Parameter]:
+    rng = np.random.default_rng(7)
+    shapes = [(16, 6), (16,), (3, 16), (3,)]
+    return [mge.Parameter(rng.normal(size=s).astype("float32")) for s in shapes]
+
+
+def _data() -> tuple[mge.Tensor, mge.Tensor]:
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(32, 6)).astype("float32")
+    return mge.tensor(x), mge.tensor(rng.integers(0, 3, 32).astype("int32"))
+
+
+def _loss(params: list, x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
+    w1, b1, w2, b2 = params
+    return F.nn.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), y)
+
+
+def _train(traced: bool, momentum: float, steps: int = 4) -> tuple[list, list, str]:
+    params = _params()
+    gm = GradManager().attach(params)
+    opt = optim.SGD(params, lr=0.1, momentum=momentum)
+
+    def step(x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
+        with gm:
+            loss = _loss(params, x, y)
+            gm.backward(loss)
+        opt.step().clear_grad()
+        return loss
+
+    fn = trace(step, without_host=True) if traced else step
+    x, y = _data()
+    losses = [float(fn(x, y).item()) for _ in range(steps)]
+    state = [v.get("momentum_buffer") for v in opt._state.values()]
+    values = [p.numpy().copy() for p in params] + [s for s in state if s is not None]
+    return losses, values, fn.replay_source if traced else ""
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_step_and_clear_reuse_the_gradients_and_equal_eager(momentum: float) -> None:
+    eager_losses, eager_values, _ = _train(traced=False, momentum=momentum)
+    losses, values, source = _train(traced=True, momentum=momentum)
+    assert "step(), clear_grad(): grads as scratch" in source
+    assert "out=g" in source  # relu's gradient is masked where it is
+    assert losses == eager_losses
+    for got, want in zip(values, eager_values, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_gradient_passed_to_two_parameters_is_never_scratch() -> None:
+    # add gives both inputs the same array: writing a's update into it would change b's
+    def run(traced: bool) -> tuple[list, str]:
+        a = mge.Parameter(np.array([1.0, 2.0, 3.0], "float32"))
+        b = mge.Parameter(np.array([0.5, -1.0, 2.0], "float32"))
+        x = mge.tensor(np.array([2.0, 3.0, 4.0], "float32"))
+        gm = GradManager().attach([a, b])
+        opt = optim.SGD([a, b], lr=0.1, momentum=0.5)
+
+        def step() -> mge.Tensor:
+            with gm:
+                loss = ((a + b) * x).sum()
+                gm.backward(loss)
+            opt.step().clear_grad()
+            return loss
+
+        fn = trace(step, without_host=True) if traced else step
+        for _ in range(3):
+            fn()
+        return [a.numpy(), b.numpy()], fn.replay_source if traced else ""
+
+    want, _ = run(traced=False)
+    got, source = run(traced=True)
+    assert "grads as scratch" not in source
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_a_gradient_the_function_returns_is_not_scratch() -> None:
+    def run(traced: bool) -> list:
+        params = _params()
+        gm = GradManager().attach(params)
+        opt = optim.SGD(params, lr=0.1, momentum=0.9)
+
+        def step(x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
+            with gm:
+                gm.backward(_loss(params, x, y))
+            grad = params[0].grad
+            opt.step().clear_grad()
+            return grad
+
+        fn = trace(step, without_host=True) if traced else step
+        x, y = _data()
+        return [fn(x, y).numpy().copy() for _ in range(3)]
+
+    for got, want in zip(run(traced=True), run(traced=False), strict=True):
+        np.testing.assert_array_equal(got, want)  # the gradient, not lr * velocity
+
+
+def test_gradients_survive_a_step_without_clear_grad() -> None:
+    def run(traced: bool) -> list:
+        params = _params()
+        gm = GradManager().attach(params)
+        opt = optim.SGD(params, lr=0.1, momentum=0.9)
+
+        def step(x: mge.Tensor, y: mge.Tensor) -> None:
+            with gm:
+                gm.backward(_loss(params, x, y))
+            opt.step()
+
+        fn = trace(step, without_host=True) if traced else step
+        x, y = _data()
+        grads = []
+        for _ in range(3):
+            opt.clear_grad()
+            fn(x, y)
+            grads.append([p.grad.numpy().copy() for p in params])
+        return grads
+
+    for got, want in zip(run(traced=True), run(traced=False), strict=True):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_the_probe_calls_only_a_vjps_own_single_new_array_owned() -> None:
+    x = np.ones((2, 3))
+    out = relu.forward(np, x)
+    node = Node(relu, (True,), (x,), out, None, {}, 0, None, np)
+    g = np.full((2, 3), 2.0)
+    fresh = g * 3
+    assert _owned(fresh, node, g, [fresh])
+    assert _owned(fresh.reshape(3, 2), node, g, [fresh.reshape(3, 2)])  # a view of its own
+    assert not _owned(g, node, g, [g])  # passed through
+    assert not _owned(g[:1], node, g, [g[:1]])  # a view of the incoming gradient
+    assert not _owned(x.T, node, g, [x.T])  # a view of an input
+    assert not _owned(out, node, g, [out])  # the output
+    assert not _owned(fresh, node, g, [fresh, fresh])  # handed to two inputs
+    assert not _owned(fresh.sum(), node, g, [fresh.sum()])  # a scalar
