@@ -34,6 +34,11 @@ class Primitive:
     # what the VJP reads of its node: a trace's replay hands it only these, so buffers it
     # never reads can be reused (see engine.jit.program)
     vjp_reads: frozenset = frozenset({"inputs", "out", "res"})
+    # the result is always a new array of its own, never a view of an input or residual
+    fresh: bool = False
+    # (ufunc name, operands): the forward is that ufunc, so a replay may write its result
+    # into one of those operands when nobody reads it again (see engine.jit.buffers)
+    in_place: tuple | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -65,20 +70,34 @@ REGISTRY: dict[str, Primitive] = {}
 
 
 def primitive(
-    name: str, *, residual: bool = False, higher_order: bool = True
+    name: str,
+    *,
+    residual: bool = False,
+    higher_order: bool = True,
+    fresh: bool = False,
+    in_place: tuple | None = None,
 ) -> Callable[[Forward], Primitive]:
     """Decorator registering a forward kernel as primitive `name`; attach its VJP with `.defvjp`.
 
     A VJP takes the node and the output gradient and returns one gradient per input,
     computed with `node.xp`, operators and other primitives called as `prim(xp, ...)`;
     written that way it also runs on Tensors, which is what makes it differentiable
-    again. `higher_order=False` marks a VJP that only runs on raw arrays.
+    again. `higher_order=False` marks a VJP that only runs on raw arrays. `fresh` and
+    `in_place` are promises about the forward's result that a trace's buffer planning
+    relies on (tests check them on the samples).
     """
 
     def wrap(forward: Forward) -> Primitive:
         if name in REGISTRY:
             raise ValueError(f"primitive {name!r} is registered twice")
-        prim = Primitive(name, forward, residual=residual, higher_order=higher_order)
+        prim = Primitive(
+            name,
+            forward,
+            residual=residual,
+            higher_order=higher_order,
+            fresh=fresh,
+            in_place=in_place,
+        )
         REGISTRY[name] = prim
         return prim
 

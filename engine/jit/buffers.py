@@ -5,7 +5,8 @@ are known, so an elementwise operation whose operand is read by nobody else afte
 a later operation, not a VJP, not an output) can write its result into that operand's
 buffer: `relu(linear(x))` keeps one activation buffer instead of two, and a chain such as
 `(a + b) * c - d` runs in one buffer, the fusion NumPy allows. Only buffers a primitive
-allocated itself qualify, never inputs, parameters, constants or views.
+allocated itself qualify (`Primitive.fresh`), never inputs, parameters, constants or
+views; the primitives that are one ufunc say so (`Primitive.in_place`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,6 @@ from typing import Any
 from .graph import OP, Apply, Assign, Backward, Graph, Guard, HostCall
 
 MIN_BYTES = 16384  # smaller results are allocated as they are eagerly
-
-# primitives whose result is always a new array they own (never a view of an input)
-FRESH = frozenset({"add", "sub", "mul", "div", "neg", "relu", "exp", "linear", "matmul"})
-
-# primitives that can write into an operand: name -> (ufunc name, operands that may be
-# overwritten); for commutative ones either operand, the result is the same bit for bit
-IN_PLACE = {
-    "add": ("add", (0, 1)),
-    "sub": ("subtract", (0,)),
-    "mul": ("multiply", (0, 1)),
-    "div": ("divide", (0,)),
-    "relu": ("maximum", (0,)),
-}
 
 
 def use_counts(graph: Graph, outputs: list[int], inference: bool) -> Counter:
@@ -60,17 +48,13 @@ def use_counts(graph: Graph, outputs: list[int], inference: bool) -> Counter:
 def plan_in_place(graph: Graph, outputs: list[int], inference: bool) -> dict[int, int]:
     """{instruction position: operand index} for every Apply that may overwrite an operand."""
     uses = use_counts(graph, outputs, inference)
-    fresh = {
-        ins.out
-        for ins in graph.instrs
-        if isinstance(ins, Apply) and ins.prim.name in FRESH and not ins.params
-    }
+    fresh = {ins.out for ins in graph.instrs if isinstance(ins, Apply) and ins.prim.fresh}
     plan: dict[int, int] = {}
     for pos, ins in enumerate(graph.instrs):
-        if not isinstance(ins, Apply) or ins.prim.name not in IN_PLACE or ins.params:
+        if not isinstance(ins, Apply) or ins.prim.in_place is None or ins.params:
             continue
         out = graph.vars[ins.out]
-        for k in IN_PLACE[ins.prim.name][1]:
+        for k in ins.prim.in_place[1]:
             if k < len(ins.ins) and _reusable(graph, ins.ins, k, out, fresh, uses):
                 plan[pos] = k
                 break

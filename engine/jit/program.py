@@ -17,7 +17,7 @@ import numpy as np
 from ..core.tape import Node, unbroadcast, unbroadcast_plan
 from ..ops.elementwise import dot_scale_grad
 from ..tensor import Tensor
-from .buffers import IN_PLACE, plan_in_place
+from .buffers import plan_in_place
 from .errors import TraceError
 from .graph import (
     CONST,
@@ -136,7 +136,7 @@ class Program:
             if ins.prim.name == "relu":
                 args.append("0")
             args.insert(0, args.pop(reuse))  # commutative ops put the reused buffer first
-            ufunc = f"{self._const('xp', ins.device.xp)}.{IN_PLACE[ins.prim.name][0]}"
+            ufunc = f"{self._const('xp', ins.device.xp)}.{ins.prim.in_place[0]}"
             body.append(f"    v{ins.out} = {ufunc}({', '.join(args)}, out={args[0]})")
             return
         inline = INLINE_FORWARDS.get(ins.prim.name)

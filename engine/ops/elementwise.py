@@ -18,7 +18,7 @@ from .transcendental import erf
 # ---- binary arithmetic ------------------------------------------------------------------
 
 
-@primitive("add")
+@primitive("add", fresh=True, in_place=("add", (0, 1)))
 def add(xp, x, y):
     """x + y"""
     return x + y
@@ -29,7 +29,7 @@ def _(node, g):
     return g, g
 
 
-@primitive("sub")
+@primitive("sub", fresh=True, in_place=("subtract", (0,)))
 def sub(xp, x, y):
     """x - y"""
     return x - y
@@ -40,7 +40,7 @@ def _(node, g):
     return g, (-g if node.needs_grad(1) else None)
 
 
-@primitive("mul")
+@primitive("mul", fresh=True, in_place=("multiply", (0, 1)))
 def mul(xp, x, y):
     """x * y"""
     return x * y
@@ -68,7 +68,7 @@ def _scale_grad(xp, g, other, scale):
     return g * other
 
 
-@primitive("div")
+@primitive("div", fresh=True, in_place=("divide", (0,)))
 def div(xp, x, y):
     """x / y (true division)"""
     return x / y
@@ -176,7 +176,7 @@ logical_xor = primitive("logical_xor")(lambda xp, x, y: xp.logical_xor(x, y))
 # ---- unary math -------------------------------------------------------------------------
 
 
-@primitive("neg")
+@primitive("neg", fresh=True)
 def neg(xp, x):
     """-x"""
     return -x
@@ -209,7 +209,7 @@ def _(node, g):
     return (g * 0,)
 
 
-@primitive("exp")
+@primitive("exp", fresh=True)
 def exp(xp, x):
     """e ** x"""
     return xp.exp(x)
@@ -315,7 +315,7 @@ def _(node, g):
     return (g * out * (1 - out),)
 
 
-@primitive("relu")
+@primitive("relu", fresh=True, in_place=("maximum", (0,)))
 def relu(xp, x):
     """max(x, 0)"""
     return xp.maximum(x, 0)

@@ -6,7 +6,7 @@ from ..core.op import defsamples, defvjp, primitive
 from ..core.tape import unbroadcast
 
 
-@primitive("matmul")
+@primitive("matmul", fresh=True)
 def matmul(xp, a, b):
     """a @ b with NumPy's matmul rules"""
     return a @ b
@@ -32,7 +32,7 @@ def _(node, g):
     return ga, gb
 
 
-@primitive("linear")
+@primitive("linear", fresh=True)
 def linear(xp, x, weight, bias=None):
     """x @ weight.T + bias, in one pass (MegEngine's weight layout: (out, in))"""
     out = x @ weight.T

@@ -105,3 +105,35 @@ def test_a_vjp_needs_only_the_fields_it_declares(name: str) -> None:
         part.res = res if "res" in reads else None
         for want, got in zip(prim.vjp(full, g), prim.vjp(part, g), strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def _leaves(value: object) -> list:
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in REGISTRY.items() if p.fresh))
+def test_a_fresh_primitive_returns_memory_of_its_own(name: str) -> None:
+    # buffer planning overwrites a fresh result: it must share no memory with anything else
+    prim, rng = REGISTRY[name], np.random.default_rng(5)
+    for inputs, params in prim.samples(rng):
+        result = prim.forward(np, *inputs, **params)
+        out, res = result if prim.residual else (result, None)
+        for other in [*inputs, *_leaves(res)]:
+            if isinstance(other, np.ndarray):
+                assert not np.shares_memory(out, other), f"{name} result shares memory"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in REGISTRY.items() if p.in_place))
+def test_an_in_place_primitive_is_its_ufunc(name: str) -> None:
+    # the replay writes `ufunc(*operands, out=operand)`: the same values as the kernel
+    prim, rng = REGISTRY[name], np.random.default_rng(6)
+    ufunc, operands = prim.in_place
+    for inputs, params in prim.samples(rng):
+        want = prim.forward(np, *inputs, **params)
+        args = [*inputs, 0] if name == "relu" else list(inputs)
+        for k in operands:
+            if np.shape(args[k]) != np.shape(want):
+                continue  # the planner only reuses an operand of the result's shape
+            buffer = np.array(args[k], dtype=np.result_type(want))
+            got = getattr(np, ufunc)(*args[:k], buffer, *args[k + 1 :], out=buffer)
+            np.testing.assert_array_equal(got, want)
