@@ -209,7 +209,7 @@ def _weight_blocks(weight, groups):
     return weight.reshape(groups, 1, out_ch // groups, kh * kw * cg)
 
 
-@primitive("conv2d", residual=True)
+@primitive("conv2d", residual=True, fresh=True)
 def conv2d(xp, x, weight, bias=None, *, stride, padding, dilation, groups):
     """cross-correlation of NCHW x with weight (out, in/groups, kh, kw), plus bias"""
     n = x.shape[0]
