@@ -38,10 +38,23 @@ def _loss(params: list, x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
     return F.nn.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), y)
 
 
-def _train(traced: bool, momentum: float, steps: int = 4) -> tuple[list, list, str]:
+OPTIMIZERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "sgd nesterov, decay": lambda p: optim.SGD(
+        p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2
+    ),
+    "adam": lambda p: optim.Adam(p, lr=0.01),
+    "adam, decay": lambda p: optim.Adam(p, lr=0.01, weight_decay=1e-2),
+    "adamw": lambda p: optim.AdamW(p, lr=0.01),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=0.01),
+}
+
+
+def _train(traced: bool, kind: str, steps: int = 4) -> tuple[list, list, str]:
     params = _params()
     gm = GradManager().attach(params)
-    opt = optim.SGD(params, lr=0.1, momentum=momentum)
+    opt = OPTIMIZERS[kind](params)
 
     def step(x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
         with gm:
@@ -53,15 +66,14 @@ def _train(traced: bool, momentum: float, steps: int = 4) -> tuple[list, list, s
     fn = trace(step, without_host=True) if traced else step
     x, y = _data()
     losses = [float(fn(x, y).item()) for _ in range(steps)]
-    state = [v.get("momentum_buffer") for v in opt._state.values()]
-    values = [p.numpy().copy() for p in params] + [s for s in state if s is not None]
-    return losses, values, fn.replay_source if traced else ""
+    state = [v for buffers in opt._state.values() for v in buffers.values()]
+    return losses, [p.numpy().copy() for p in params] + state, fn.replay_source if traced else ""
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_step_and_clear_reuse_the_gradients_and_equal_eager(momentum: float) -> None:
-    eager_losses, eager_values, _ = _train(traced=False, momentum=momentum)
-    losses, values, source = _train(traced=True, momentum=momentum)
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_step_and_clear_reuse_the_gradients_and_equal_eager(kind: str) -> None:
+    eager_losses, eager_values, _ = _train(traced=False, kind=kind)
+    losses, values, source = _train(traced=True, kind=kind)
     assert "step(), clear_grad(): grads as scratch" in source
     assert "out=g" in source  # relu's gradient is masked where it is
     assert losses == eager_losses
