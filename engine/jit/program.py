@@ -9,6 +9,7 @@ text so a replay can be read (and profiled) line by line.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from ..core.tape import Node, unbroadcast, unbroadcast_plan
 from ..ops.elementwise import dot_scale_grad
 from ..tensor import Tensor
-from .buffers import plan_in_place
+from .buffers import MIN_BYTES, plan_in_place
 from .errors import TraceError
 from .graph import (
     CONST,
@@ -220,7 +221,8 @@ class Program:
                     g_shape=self.graph.vars[apply.out].shape,
                     xp=self._const("xp", apply.device.xp),
                     out=f"v{apply.out}",
-                    g_owned=g[k] in owned,
+                    g_owned=g[k] in owned
+                    and _nbytes(self.graph.vars[apply.out].shape, dtypes[g[k]]) >= MIN_BYTES,
                 )
             for i, target in enumerate(step.targets):
                 result = step.results[i]
@@ -245,10 +247,14 @@ class Program:
                     owned.add(leaf[j])  # astype makes a new array
         self._emit_stores(ins, stores, body, checked=False)
         read = {id(t) for t, idx in ins.grads if idx in self._read}
+        # small gradients come from NumPy's cache: cheaper than parsing an `out=` argument
         self._owned_grads = [
             leaf[j]
             for j, t in enumerate(ins.leaves)
-            if leaf[j] in owned and id(t) not in read and not self._callbacks(ins)
+            if leaf[j] in owned
+            and id(t) not in read
+            and t._data.nbytes >= MIN_BYTES
+            and not self._callbacks(ins)
         ]
 
     def _vjp_call(
@@ -419,6 +425,11 @@ def _reduced(expr: str, got: tuple, shape: tuple, name: str) -> tuple[str, bool]
     elif axes:
         expr = f"{expr}.sum(axis={axes!r}, keepdims=True)"
     return (f"{expr}.reshape({shape!r})" if reshape else expr), summed
+
+
+def _nbytes(shape: tuple, dtypes: list) -> int:
+    """Size of a gradient of `shape` summed from arrays of `dtypes`."""
+    return math.prod(shape) * np.result_type(*dtypes).itemsize
 
 
 def _step_then_clear(step: Call, after: list) -> bool:

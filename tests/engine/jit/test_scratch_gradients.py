@@ -24,14 +24,14 @@ from engine.ops.elementwise import relu
 
 def _params() -> list[mge.Parameter]:
     rng = np.random.default_rng(7)
-    shapes = [(16, 6), (16,), (3, 16), (3,)]
+    shapes = [(128, 96), (128,), (3, 128), (3,)]  # w1 and h: 16 KiB and up, worth reusing
     return [mge.Parameter(rng.normal(size=s).astype("float32")) for s in shapes]
 
 
 def _data() -> tuple[mge.Tensor, mge.Tensor]:
     rng = np.random.default_rng(8)
-    x = rng.normal(size=(32, 6)).astype("float32")
-    return mge.tensor(x), mge.tensor(rng.integers(0, 3, 32).astype("int32"))
+    x = rng.normal(size=(64, 96)).astype("float32")
+    return mge.tensor(x), mge.tensor(rng.integers(0, 3, 64).astype("int32"))
 
 
 def _loss(params: list, x: mge.Tensor, y: mge.Tensor) -> mge.Tensor:
@@ -85,9 +85,9 @@ def test_step_and_clear_reuse_the_gradients_and_equal_eager(kind: str) -> None:
 def test_a_gradient_passed_to_two_parameters_is_never_scratch() -> None:
     # add gives both inputs the same array: writing a's update into it would change b's
     def run(traced: bool) -> tuple[list, str]:
-        a = mge.Parameter(np.array([1.0, 2.0, 3.0], "float32"))
-        b = mge.Parameter(np.array([0.5, -1.0, 2.0], "float32"))
-        x = mge.tensor(np.array([2.0, 3.0, 4.0], "float32"))
+        rng = np.random.default_rng(10)  # 16 KiB each: large enough to be reused if owned
+        a, b = (mge.Parameter(rng.normal(size=4096).astype("float32")) for _ in range(2))
+        x = mge.tensor(rng.normal(size=4096).astype("float32"))
         gm = GradManager().attach([a, b])
         opt = optim.SGD([a, b], lr=0.1, momentum=0.5)
 
