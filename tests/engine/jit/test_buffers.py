@@ -13,6 +13,7 @@ from engine.core.op import REGISTRY
 from engine.core.tape import Node
 from engine.jit import trace
 from engine.jit.buffers import plan_in_place
+from engine.jit.recorder import _owned
 
 
 def _arrays(seed: int = 0, shape: tuple = (64, 128)) -> list[mge.Tensor]:
@@ -87,17 +88,23 @@ DECLARED = sorted(
 )
 
 
-@pytest.mark.parametrize("name", DECLARED)
-def test_a_vjp_needs_only_the_fields_it_declares(name: str) -> None:
-    # the replay hands a VJP only what defvjp(reads=...) names: the rest must be unused
-    prim, rng = REGISTRY[name], np.random.default_rng(4)
+def _vjp_cases(prim: object, rng: np.random.Generator) -> list[tuple]:
+    """(inputs, params, out, res, g) for each of the primitive's samples."""
+    cases = []
     for inputs, params in prim.samples(rng):
         result = prim.forward(np, *inputs, **params)
         out, res = result if prim.residual else (result, None)
-        g = rng.normal(size=np.shape(out))
+        cases.append((tuple(inputs), params, out, res, rng.normal(size=np.shape(out))))
+    return cases
+
+
+@pytest.mark.parametrize("name", DECLARED)
+def test_a_vjp_needs_only_the_fields_it_declares(name: str) -> None:
+    # the replay hands a VJP only what defvjp(reads=...) names: the rest must be unused
+    prim = REGISTRY[name]
+    for inputs, params, out, res, g in _vjp_cases(prim, np.random.default_rng(4)):
         parents = tuple(True for _ in inputs)
-        full = Node(prim, parents, tuple(inputs), out, None, params, 0, None, np)
-        full.res = res
+        full = Node(prim, parents, inputs, out, res, params, 0, None, np)
         part = Node(prim, parents, None, None, None, params, 0, None, np)
         reads = prim.vjp_reads
         part.inputs = tuple(inputs) if "inputs" in reads else tuple(None for _ in inputs)
@@ -137,3 +144,16 @@ def test_an_in_place_primitive_is_its_ufunc(name: str) -> None:
             buffer = np.array(args[k], dtype=np.result_type(want))
             got = getattr(np, ufunc)(*args[:k], buffer, *args[k + 1 :], out=buffer)
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in REGISTRY.items() if p.vjp and p.samples))
+def test_what_the_probe_calls_owned_is_new_on_every_call(name: str) -> None:
+    # a VJP that handed back an array it keeps (a cache) would pass the probe once, and a
+    # replay would then overwrite the cached array: two calls must give unrelated memory
+    prim = REGISTRY[name]
+    for inputs, params, out, res, g in _vjp_cases(prim, np.random.default_rng(9)):
+        node = Node(prim, (True,) * len(inputs), inputs, out, res, params, 0, None, np)
+        first, second = prim.vjp(node, g), prim.vjp(node, g)
+        for a, b in zip(first, second, strict=True):
+            if a is not None and _owned(a, node, g, first):
+                assert not np.shares_memory(a, b), f"{name} returns the same array twice"
