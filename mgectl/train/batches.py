@@ -72,12 +72,16 @@ class Batches:
 
             # the batch size is this rank's share; the seed is drawn as RandomSampler draws it
             self.sampler = DistributedSampler(dataset, int(batch_size), shuffle=shuffle)
-        elif shuffle:
-            # seeded from engine.random, so the experiment's seed decides the order
-            seed = seed_from_engine_random()
-            self.sampler = RandomSampler(dataset, int(batch_size), seed=seed)
         else:
-            self.sampler = SequentialSampler(dataset, int(batch_size))
+            # a batch larger than the training set is all of it (MegEngine's samplers, and so
+            # ours, refuse batch_size > len(dataset)); the order is the same either way
+            size_of_batch = min(int(batch_size), n)
+            if shuffle:
+                # seeded from engine.random, so the experiment's seed decides the order
+                seed = seed_from_engine_random()
+                self.sampler = RandomSampler(dataset, size_of_batch, seed=seed)
+            else:
+                self.sampler = SequentialSampler(dataset, size_of_batch)
         self.loader = DataLoader(dataset, sampler=self.sampler)
         self.global_batch = int(batch_size) * size
         self.full_steps, self.tail = divmod(n, self.global_batch)
