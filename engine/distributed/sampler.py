@@ -42,11 +42,17 @@ class DistributedSampler(RandomSampler):
             raise ValueError(f"rank {rank} is out of range for a world of {world_size}")
         if seed is None and shuffle:
             seed = _shared_seed(world_size)
-        super().__init__(dataset, batch_size, drop_last, seed=0 if seed is None else seed)
+        # one order for the whole world (RandomSampler's world of one), cut below by rank
+        super().__init__(
+            dataset, batch_size, drop_last, world_size=1, rank=0, seed=0 if seed is None else seed
+        )
         self.shuffle = bool(shuffle)
         self.world_size = world_size
         self.rank = rank
         self.global_batch_size = self.batch_size * world_size
+
+    def _check_enough_samples(self) -> None:
+        pass  # a global batch larger than the dataset is one short batch, split over the ranks
 
     def order(self) -> np.ndarray:
         """The epoch's order, identical on every rank."""

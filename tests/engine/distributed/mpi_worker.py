@@ -142,7 +142,8 @@ def check_helpers(device: str) -> None:
     data = list(range(37))
     mine = list(dist.DistributedSampler(data, batch_size=4, drop_last=True, seed=3))
     everyone = dist.WORLD.comm.allgather_object(mine)
-    single = list(RandomSampler(data, batch_size=4 * size, drop_last=True, seed=3))
+    # world_size=1: one process's batches (left alone, RandomSampler would take this rank's)
+    single = list(RandomSampler(data, 4 * size, True, world_size=1, rank=0, seed=3))
     assert [sum((b[k] for b in everyone), []) for k in range(len(single))] == single
 
 
