@@ -16,6 +16,7 @@ from engine.data.sampler import (
     Sampler,
     SequentialSampler,
     StreamSampler,
+    group_size,
     seed_from_engine_random,
 )
 from engine.data.seeding import batch_generator, drawing_from
@@ -76,8 +77,11 @@ class DataLoader:
             if self.stream:
                 sampler = StreamSampler(batch_size, drop_last)
             elif shuffle:
-                # unlike a bare RandomSampler(seed=None), engine.random.seed(n) decides the order
-                order_seed = seed_from_engine_random() if seed is None else seed
+                # unlike a bare RandomSampler(seed=None), engine.random.seed(n) decides the order;
+                # across ranks it is the sampler's seed 0, so their shares never overlap
+                order_seed = seed
+                if seed is None and group_size() == 1:
+                    order_seed = seed_from_engine_random()
                 sampler = RandomSampler(dataset, batch_size, drop_last, seed=order_seed)
             else:
                 sampler = SequentialSampler(dataset, batch_size, drop_last)

@@ -218,16 +218,27 @@ def seed_from_engine_random() -> int:
     return int(get_rng().integers(2**32))
 
 
-def _world(world_size: Any, rank: Any) -> tuple[int, int]:
-    """``(world_size, rank)``, those not given from ``engine.distributed``'s process group."""
+def _process_group() -> Any:
+    """``engine.distributed`` once a process group is initialised, else None."""
     # MegEngine asks only once a process group is initialised; one that was never imported
     # was never initialised, and importing it here would load it for every DataLoader
     dist = sys.modules.get("engine.distributed")
-    grouped = dist is not None and dist.get_backend() is not None
+    return dist if dist is not None and dist.get_backend() is not None else None
+
+
+def group_size() -> int:
+    """The number of processes a sampler built now splits its indices across by default."""
+    dist = _process_group()
+    return 1 if dist is None else int(dist.get_world_size())
+
+
+def _world(world_size: Any, rank: Any) -> tuple[int, int]:
+    """``(world_size, rank)``, those not given from ``engine.distributed``'s process group."""
+    dist = _process_group()
     if world_size is None:
-        world_size = dist.get_world_size() if grouped else 1
+        world_size = 1 if dist is None else dist.get_world_size()
     if rank is None:
-        rank = dist.get_rank() if grouped else 0
+        rank = 0 if dist is None else dist.get_rank()
     if _not_int(world_size) or world_size < 1:
         raise ValueError(
             f"world_size should be a positive integer, but got world_size={world_size!r}"

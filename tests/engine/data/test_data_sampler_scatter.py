@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.data import RandomSampler, ReplacementSampler, SequentialSampler
+import engine as mge
+from engine.data import (
+    ArrayDataset,
+    DataLoader,
+    RandomSampler,
+    ReplacementSampler,
+    SequentialSampler,
+)
 from engine.distributed import group as group_module
 
 
@@ -210,3 +217,18 @@ def test_fewer_samples_than_a_batch_is_megengine_s_error(make: Any, shown: str) 
     message = f"num_samples should be greater than batch_size , but got {shown}"
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_a_shuffling_dataloader_gives_ranks_disjoint_shares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each rank seeds engine.random differently; the order must still be one for all
+    monkeypatch.setitem(group_module._state, "backend", "mpi")
+    shares = []
+    for rank, seed in ((0, 11), (1, 22)):
+        monkeypatch.setitem(group_module._state, "comm", SimpleNamespace(rank=rank, size=2))
+        mge.random.seed(seed)
+        loader = DataLoader(ArrayDataset(np.arange(8)), batch_size=2, shuffle=True)
+        shares.append(sorted(int(x) for (batch,) in loader for x in batch))
+    assert len(shares[0]) == len(shares[1]) == 4 and not set(shares[0]) & set(shares[1])
+    assert sorted(shares[0] + shares[1]) == list(range(8))
