@@ -120,6 +120,16 @@ class Assign:
 
 
 @dataclass(eq=False)
+class SetGrad:
+    """A gradient the backward wrote was changed (clipped, scaled, replaced or set to None):
+    from here on `tensor.grad` holds var `var` (None: no gradient)."""
+
+    tensor: Any
+    var: int | None
+    name: str
+
+
+@dataclass(eq=False)
 class Guard:
     """Python read this value on the host; a replay that computes another one is an error."""
 
@@ -175,6 +185,9 @@ class Graph:
             return ins.label
         if isinstance(ins, Assign):
             return f"{ins.name} := {vs[ins.var].name}"
+        if isinstance(ins, SetGrad):
+            value = "None" if ins.var is None else vs[ins.var].name
+            return f"{ins.name}.grad := {value}"
         if isinstance(ins, Guard):
             return f"guard {vs[ins.var].name} == {ins.value!r}"
         return repr(ins)

@@ -31,6 +31,7 @@ from .graph import (
     Guard,
     HostCall,
     Lit,
+    SetGrad,
 )
 
 _TRACKED = True  # a VJP only asks whether a parent is None
@@ -122,6 +123,9 @@ class Program:
                 if not inference:
                     ref = self._ref(ins.var, body)
                     body.append(f"    {self._const('T', ins.tensor)}._data = {ref}")
+            elif isinstance(ins, SetGrad):
+                if not inference:
+                    self._emit_set_grad(ins, body)
             elif isinstance(ins, Guard):
                 value = self._const("G", ins.value)
                 ref = self._ref(ins.var, body)
@@ -130,6 +134,18 @@ class Program:
         outs = [self._ref(i, body) for i in live_outputs]
         body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         self.lines = ["def replay(inputs):", *body]
+
+    def _emit_set_grad(self, ins: SetGrad, body: list[str]) -> None:
+        """The gradient as Python left it: into the grad tensor's data, as clip_grad_* does."""
+        tn = self._const("T", ins.tensor)
+        if ins.var is None:
+            body.append(f"    {tn}.grad = None")
+            return
+        ref = self._ref(ins.var, body)
+        body.append(f"    if {tn}.grad is None:")
+        body.append(f"        {tn}.grad = _wrap({ref}, {self._const('DEV', ins.tensor._device)})")
+        body.append("    else:")
+        body.append(f"        {tn}.grad._data = {ref}")
 
     def _emit_apply(self, ins: Apply, body: list[str], reuse: int | None = None) -> None:
         if reuse is not None:  # the operand dies here: write the result into its buffer
@@ -447,7 +463,7 @@ def _read_vars(graph: Graph, outputs: list[int]) -> set[int]:
     for ins in graph.instrs:
         if isinstance(ins, (Apply, HostCall)):
             read.update(x for x in ins.ins if isinstance(x, int))
-        elif isinstance(ins, (Assign, Guard)):
+        elif isinstance(ins, (Assign, Guard)) or (isinstance(ins, SetGrad) and ins.var is not None):
             read.add(ins.var)
         elif isinstance(ins, Backward):
             read.update(y for _, y, _ in ins.roots)

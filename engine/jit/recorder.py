@@ -34,6 +34,7 @@ from .graph import (
     Guard,
     HostCall,
     Lit,
+    SetGrad,
     Var,
 )
 
@@ -56,6 +57,10 @@ class Recorder:
         self.made: set[int] = set()  # ids of tensors created by this call's primitives
         self.node_apply: dict[int, int] = {}  # id(tape node) -> index of its Apply
         self.externals: dict[int, int] = {}  # id(tensor) -> its EXTERNAL var
+        # id(tensor) -> (tensor, the var its .grad holds in the replay, or None) for every
+        # tensor a recorded backward gave a gradient, and the ids of those grad tensors
+        self.grads: dict[int, tuple[Tensor, int | None]] = {}
+        self.grad_tensors: set[int] = set()
         self._scope: str | None = None
         self._count = 0
 
@@ -144,6 +149,8 @@ class Recorder:
         """A tensor's data was replaced in place (`x += 1`, `x[i] = v`)."""
         if id(tensor) in self.made:
             return  # a temporary of this call: nobody outside can see it
+        if id(tensor) in self.grad_tensors:
+            return  # a gradient: settle_grads() records what its parameter's .grad holds
         idx = self.operand(tensor, tensor._data, tensor._device)
         name = self.names.get(id(tensor)) or self.graph.vars[idx].name
         self.graph.instrs.append(Assign(tensor, idx, name))
@@ -164,12 +171,34 @@ class Recorder:
 
     def on_call(self, obj: Any, fn: Any, label: str) -> Any:
         """A method with effects outside apply() (optimizer.step): record, then run it."""
+        self.settle_grads()
         self.graph.instrs.append(Call(fn, obj, label))
         self.keep.append(obj)
-        return self.suspended(fn, obj)
+        result = self.suspended(fn, obj)
+        self.settle_grads(record=False)  # what the call did to them, it does on replay too
+        return result
+
+    def settle_grads(self, record: bool = True) -> None:
+        """Record a SetGrad for each gradient a backward wrote that Python has changed since
+        (clip_grad_norm, `p.grad = p.grad * 2`, `p.grad = None`): the replay's gradients
+        are those a later step() or the caller sees. record=False only takes note."""
+        for key, (t, held) in list(self.grads.items()):
+            grad = t.grad
+            now = None if grad is None else self.operand(grad, grad._data, grad._device)
+            if grad is not None:
+                self.grad_tensors.add(id(grad))
+                self.keep.append(grad)
+            if now == held:
+                continue
+            if isinstance(now, Lit):  # a Python number as a gradient: no array to hold
+                raise TraceError("trace error because a gradient was set to a non-array")
+            if record:
+                self.graph.instrs.append(SetGrad(t, now, _grad_owner_name(self, t)))
+            self.grads[key] = (t, now)
 
     def on_backward(self, gm: Any, y: Any, dy: Any) -> None:
         """GradManager.backward inside the call: record its tape as replayable steps."""
+        self.settle_grads()  # a backward adds to the gradients as they are now
         ys = list(y) if isinstance(y, (list, tuple)) else [y]
         dys = list(dy) if isinstance(dy, (list, tuple)) else [dy] * len(ys)
         tape = list(RECORDING.tape) if gm.is_recording else []
@@ -224,10 +253,13 @@ class Recorder:
         instr.probed = self._probed_backward(gm, y, dy, steps, position)
         for t in leaves_sorted:
             if t.grad is not None:
-                owner = self.externals.get(id(t))
-                base = self.graph.vars[owner].name if owner is not None else "leaf"
-                idx = self.new_var(GRAD, t.grad._data, t._device, f"{base}.grad")
+                idx = self.new_var(
+                    GRAD, t.grad._data, t._device, f"{_grad_owner_name(self, t)}.grad"
+                )
                 instr.grads.append((t, idx))
+                self.grads[id(t)] = (t, idx)
+                self.grad_tensors.add(id(t.grad))
+                self.keep.append(t.grad)
 
     def _probed_backward(self, gm: Any, y: Any, dy: Any, steps: list, position: dict) -> bool:
         """Run the backward eagerly, noting what each VJP returned (shape, dtype and whether
@@ -287,9 +319,16 @@ class Recorder:
 
     def finish(self) -> Graph:
         """The recorded graph, with the arrays of the first call let go."""
+        self.settle_grads()  # gradients changed after the last call are the caller's too
         self.keep.clear()
         self.by_array.clear()
         return self.graph
+
+
+def _grad_owner_name(rec: Recorder, t: Tensor) -> str:
+    """The name of the tensor whose gradient this is (its graph name, else 'leaf')."""
+    owner = rec.externals.get(id(t))
+    return rec.graph.vars[owner].name if owner is not None else "leaf"
 
 
 def _owned(gx: Any, node: Any, g: Any, grads: Any) -> bool:
