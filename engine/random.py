@@ -8,6 +8,7 @@ import numpy as np
 
 from .core.device import as_device
 from .core.dtype import resolve_dtype
+from .core.tracing import host_call
 from .tensor import Tensor
 
 # Created on first use: importing numpy.random costs ~10 ms that `import engine` need not pay.
@@ -37,9 +38,30 @@ def set_state(state: dict) -> None:
     get_rng().bit_generator.state = state
 
 
-def _tensor(host: np.ndarray, dtype: Any, device: Any) -> Tensor:
+def _upload(host: Any, dtype: Any, device: Any) -> Any:
+    return device.backend.from_host(np.asarray(host).astype(resolve_dtype(dtype)))
+
+
+# Host work that host_call runs: a traced function draws new numbers on every replay
+def _normal(device: Any, *, mean: float, std: float, size: Any, dtype: Any) -> Any:
+    return _upload(get_rng().normal(mean, std, size), dtype, device)
+
+
+def _uniform(device: Any, *, low: float, high: float, size: Any, dtype: Any) -> Any:
+    return _upload(get_rng().uniform(low, high, size), dtype, device)
+
+
+def _permutation(device: Any, *, n: int, dtype: Any) -> Any:
+    return _upload(get_rng().permutation(n), dtype, device)
+
+
+def _drawn(fn: Any, device: Any, **params: Any) -> Tensor:
     dev = as_device(device)
-    return Tensor._wrap(dev.backend.from_host(host.astype(resolve_dtype(dtype))), dev)
+    return Tensor._wrap(host_call(fn, objects=(dev,), **params), dev)
+
+
+def _size(size: Any) -> Any:
+    return (1,) if size is None else size  # MegEngine's default: one sample, shape (1,)
 
 
 def normal(
@@ -50,7 +72,7 @@ def normal(
     device: Any = None,
 ) -> Tensor:
     """Samples from N(mean, std**2)."""
-    return _tensor(get_rng().normal(mean, std, size), dtype, device)
+    return _drawn(_normal, device, mean=mean, std=std, size=_size(size), dtype=dtype)
 
 
 def uniform(
@@ -61,11 +83,11 @@ def uniform(
     device: Any = None,
 ) -> Tensor:
     """Samples from U[low, high)."""
-    return _tensor(get_rng().uniform(low, high, size), dtype, device)
+    return _drawn(_uniform, device, low=low, high=high, size=_size(size), dtype=dtype)
 
 
 def permutation(n: Any, dtype: Any = "int32", device: Any = None) -> Tensor:
     """A random permutation of range(n), or of a tensor's elements along axis 0."""
     if isinstance(n, Tensor):
-        return n[Tensor(get_rng().permutation(n.shape[0]), device=n.device)]
-    return _tensor(get_rng().permutation(int(n)), dtype, device)
+        return n[_drawn(_permutation, n.device, n=n.shape[0], dtype="int64")]
+    return _drawn(_permutation, device, n=int(n), dtype=dtype)

@@ -21,6 +21,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
 
+from ..core.tracing import TRACING
+from ..jit.errors import TraceError
 from .optimizer import Optimizer
 
 
@@ -62,7 +64,23 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance to the next epoch (or jump to `epoch`) and set every group's lr."""
-        self.current_epoch = self.current_epoch + 1 if epoch is None else epoch
+        if TRACING.recorder is not None:  # a traced function's replays step the schedule too
+            if epoch is not None:
+                raise TraceError(
+                    "trace error because lr_scheduler.step(epoch) jumps to a number that a "
+                    "replay would repeat: call step() without an epoch inside a traced "
+                    "function, or step the scheduler outside it"
+                )
+            TRACING.recorder.on_call(self, LRScheduler._next_epoch, "lr_scheduler.step()")
+            return
+        if epoch is None:
+            self._next_epoch()
+        else:
+            self.current_epoch = epoch
+            self._apply()
+
+    def _next_epoch(self) -> None:
+        self.current_epoch += 1
         self._apply()
 
     def _apply(self) -> None:

@@ -1,0 +1,60 @@
+"""Work a host-free replay must repeat although it is not a primitive: random draws and
+learning-rate schedules. Either would otherwise run only while recording, and every replay
+would silently reuse the first call's numbers or learning rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine as mge
+import engine.optimizer as optim
+from engine.autodiff import GradManager
+from engine.jit import trace
+
+
+def _noisy(x: mge.Tensor) -> mge.Tensor:
+    noise = mge.random.normal(0.0, 1.0, size=(3,)) * mge.random.uniform(size=(3,))
+    return x[mge.random.permutation(4)][:3] + noise
+
+
+def test_random_draws_are_new_on_every_replay_and_equal_eager() -> None:
+    x = mge.tensor(np.arange(4, dtype="float32"))
+    mge.random.seed(3)
+    want = [_noisy(x).numpy() for _ in range(3)]
+    mge.random.seed(3)
+    traced = trace(_noisy, without_host=True)
+    got = [traced(x).numpy() for _ in range(3)]
+    np.testing.assert_array_equal(np.array(got), np.array(want))
+    assert not np.array_equal(got[1], got[2])
+
+
+def test_default_size_is_one_sample_as_in_megengine() -> None:
+    # MegEngine 1.13: mge.random.normal() -> Tensor([0.4396]), shape (1,)
+    assert mge.random.normal().shape == (1,)
+    assert mge.random.uniform().shape == (1,)
+
+
+@pytest.mark.parametrize("without_host", [True, False])
+def test_a_scheduler_stepped_inside_a_traced_step_keeps_stepping(without_host: bool) -> None:
+    def run(traced: bool) -> tuple[float, np.ndarray]:
+        w = mge.Parameter(np.ones(3, "float32"))
+        gm = GradManager().attach([w])
+        opt = optim.SGD([w], lr=1.0)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step() -> None:
+            with gm:
+                gm.backward((w * w).sum())
+            opt.step().clear_grad()
+            sched.step()
+
+        fn = trace(step, without_host=without_host) if traced else step
+        for _ in range(4):
+            fn()
+        return opt.param_groups[0]["lr"], w.numpy()
+
+    (lr, w), (want_lr, want_w) = run(traced=True), run(traced=False)
+    assert lr == want_lr == 0.0625  # 1.0 halved four times
+    np.testing.assert_array_equal(w, want_w)
+
