@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from .graph import OP, Apply, Assign, Backward, Graph, Guard, HostCall, SetGrad
+from .graph import OP, Apply, Assign, Backward, Graph, Guard, HostCall, SetGrad, param_vars
 
 MIN_BYTES = 16384  # smaller results are allocated as they are eagerly
 
@@ -26,6 +26,7 @@ def use_counts(graph: Graph, outputs: list[int], inference: bool) -> Counter:
     for ins in graph.instrs:
         if isinstance(ins, (Apply, HostCall)):
             uses.update(x for x in ins.ins if isinstance(x, int))
+            uses.update(param_vars(ins.params))
         elif isinstance(ins, (Assign, Guard)) or (isinstance(ins, SetGrad) and ins.var is not None):
             uses[ins.var] += 1
         elif isinstance(ins, Backward) and not inference:

@@ -17,7 +17,18 @@ import numpy as np
 from ..core.tracing import TRACING
 from ..tensor import Tensor
 from .errors import TraceError
-from .graph import CONST, EXTERNAL, Apply, Backward, Call, Graph, HostCall, Lit
+from .graph import (
+    CONST,
+    EXTERNAL,
+    Apply,
+    Backward,
+    Call,
+    Graph,
+    HostCall,
+    Lit,
+    ParamVar,
+    param_vars,
+)
 from .recorder import is_array
 
 _CHECKED = (Apply, HostCall, Backward, Call)
@@ -81,13 +92,30 @@ class Checker:
             return _same_value(a, value)
         return False
 
+    def _same_params(self, recorded: dict, params: dict) -> bool:
+        if recorded.keys() != params.keys():
+            return False
+        return all(self._same_param(recorded[k], params[k]) for k in recorded)
+
+    def _same_param(self, recorded: Any, value: Any) -> bool:
+        """Equal values, or for a ParamVar the array this run computed for that var."""
+        if isinstance(recorded, ParamVar):
+            return is_array(value) and self.by_array.get(id(value)) == recorded.idx
+        if isinstance(recorded, (tuple, list)) and param_vars(recorded):
+            return (
+                type(value) is type(recorded)
+                and len(value) == len(recorded)
+                and all(self._same_param(r, v) for r, v in zip(recorded, value, strict=True))
+            )
+        return _same_value(recorded, value)
+
     # ---- hooks ---------------------------------------------------------------------------
     def on_apply(
         self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any, result: Tensor
     ) -> None:
         """apply() ran `prim`: it must be the next recorded primitive."""
         ins = self._next(Apply, prim.name)
-        if ins.prim is not prim or not _same_params(ins.params, params):
+        if ins.prim is not prim or not self._same_params(ins.params, params):
             raise TraceError(
                 f"trace error because operator mismatch: instruction {self.pos} was "
                 f"{_describe(ins)} when recorded, now it is {prim.name}{params or ''}"
@@ -103,7 +131,7 @@ class Checker:
         """A host_call: must be the next recorded one."""
         name = getattr(fn, "__name__", "host call")
         ins = self._next(HostCall, name)
-        if ins.fn is not fn or not _same_params(ins.params, params):
+        if ins.fn is not fn or not self._same_params(ins.params, params):
             raise TraceError(f"trace error because operator mismatch: {name} differs")
         self._operands(ins, inputs, arrays, name)
         if ins.out is not None and is_array(out):
@@ -166,12 +194,6 @@ def _describe(ins: Any) -> str:
     if isinstance(ins, Call):
         return ins.label
     return type(ins).__name__
-
-
-def _same_params(a: dict, b: dict) -> bool:
-    if a.keys() != b.keys():
-        return False
-    return all(_same_value(a[k], b[k]) for k in a)
 
 
 def _same_value(a: Any, b: Any) -> bool:

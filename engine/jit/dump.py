@@ -15,7 +15,7 @@ import numpy as np
 from ..core.device import as_device
 from ..core.op import REGISTRY
 from ..tensor import Tensor
-from .graph import CONST, EXTERNAL, INPUT, OP, Apply, Graph, HostCall, Lit, Var
+from .graph import CONST, EXTERNAL, INPUT, OP, Apply, Graph, HostCall, Lit, ParamVar, Var
 from .program import Program
 
 FORMAT = "engine-graph"
@@ -175,6 +175,11 @@ def _encode(value: Any, where: str) -> Any:
     """A parameter value as something engine.save stores (tuples, numbers, arrays, ...)."""
     if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
         return value
+    if isinstance(value, ParamVar):
+        raise ValueError(
+            f"dump: {where} is indexed with a tensor the graph computes or takes as input; "
+            "the graph format stores constant indices only"
+        )
     if isinstance(value, np.dtype):
         return {"dtype": value.str}
     if isinstance(value, slice):

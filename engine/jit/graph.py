@@ -51,6 +51,25 @@ class Lit:
         return repr(self.value)
 
 
+@dataclass(frozen=True)
+class ParamVar:
+    """An array inside an instruction's params (a tensor used as an index) that each replay
+    takes from var `idx`, not the array of the recording call."""
+
+    idx: int
+
+
+def param_vars(value: Any) -> list[int]:
+    """The vars that params (or one param value) take arrays from, in order."""
+    if isinstance(value, ParamVar):
+        return [value.idx]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [i for v in value for i in param_vars(v)]
+    return []
+
+
 @dataclass(eq=False)
 class Apply:
     """One primitive application: out (and residual) = prim(ins, **params)."""
@@ -164,13 +183,21 @@ class Graph:
     def _operand(self, x: Any) -> str:
         return self.vars[x].name if isinstance(x, int) else str(x)
 
+    def _param_text(self, value: Any) -> str:
+        if isinstance(value, ParamVar):
+            return self.vars[value.idx].name
+        if isinstance(value, tuple):
+            return "(" + ", ".join(self._param_text(v) for v in value) + ")"
+        return repr(value)
+
     def _instr_text(self, ins: Any) -> str:
         vs = self.vars
         if isinstance(ins, Apply):
             outs = f"{vs[ins.out].name}:{vs[ins.out].type_str}"
             params = ""
             if ins.params:
-                params = "[" + " ".join(f"{k}={v!r}" for k, v in ins.params.items()) + "]"
+                shown = " ".join(f"{k}={self._param_text(v)}" for k, v in ins.params.items())
+                params = f"[{shown}]"
             args = " ".join(self._operand(x) for x in ins.ins)
             return f"{outs} = {ins.prim.name}{params} {args}"
         if isinstance(ins, HostCall):

@@ -31,7 +31,9 @@ from .graph import (
     Guard,
     HostCall,
     Lit,
+    ParamVar,
     SetGrad,
+    param_vars,
 )
 
 _TRACKED = True  # a VJP only asks whether a parent is None
@@ -83,6 +85,17 @@ class Program:
             self._loaded.add(x)
         return f"v{x}"
 
+    def _param(self, value: Any, body: list[str]) -> str:
+        """The expression for a param: a constant, or rebuilt around this replay's arrays."""
+        if not param_vars(value):
+            return self._const("P", value)
+        if isinstance(value, ParamVar):
+            return self._ref(value.idx, body)
+        items = [self._param(v, body) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(items)}]"
+        return f"({', '.join(items)},)"
+
     # ---- code generation ---------------------------------------------------------------
     def _emit(self, graph: Graph, live_outputs: list[int], inference: bool) -> None:
         body: list[str] = []
@@ -99,7 +112,7 @@ class Program:
                 fn = self._const("H", ins.fn)
                 args = [self._ref(x, body) for x in ins.ins]
                 args += [self._const("O", o) for o in ins.objects]
-                args += [f"{k}={self._const('P', v)}" for k, v in ins.params.items()]
+                args += [f"{k}={self._param(v, body)}" for k, v in ins.params.items()]
                 target = f"v{ins.out} = " if ins.out is not None else ""
                 body.append(f"    {target}{fn}({', '.join(args)})")
                 self._owned_grads = []  # it might keep a gradient: none is scratch now
@@ -163,7 +176,7 @@ class Program:
         fn = self._const("f", ins.prim.forward)
         xp = self._const("xp", ins.device.xp)
         args = [xp] + [self._ref(x, body) for x in ins.ins]
-        args += [f"{k}={self._const('P', v)}" for k, v in ins.params.items()]
+        args += [f"{k}={self._param(v, body)}" for k, v in ins.params.items()]
         target = f"v{ins.out}"
         if ins.prim.residual:
             res = f"v{ins.res}" if isinstance(ins.res, int) else "_"
@@ -280,6 +293,9 @@ class Program:
         parents = tuple(None if t is None else _TRACKED for t in step.targets)
         node = Node(apply.prim, parents, None, None, None, apply.params, 0, None, apply.device.xp)
         nn = self._const("N", node)
+        if param_vars(apply.params):  # an index this replay computed: the VJP needs it too
+            items = ", ".join(f"{k!r}: {self._param(v, body)}" for k, v in apply.params.items())
+            body.append(f"{indent}{nn}.params = {{{items}}}")
         reads = apply.prim.vjp_reads if step.results is not None else {"inputs", "out", "res"}
         refs = [self._ref(x, body) for x in apply.ins]
         if "inputs" in reads:  # a VJP sees only what it declared it reads (buffers reused)
@@ -463,6 +479,7 @@ def _read_vars(graph: Graph, outputs: list[int]) -> set[int]:
     for ins in graph.instrs:
         if isinstance(ins, (Apply, HostCall)):
             read.update(x for x in ins.ins if isinstance(x, int))
+            read.update(param_vars(ins.params))
         elif isinstance(ins, (Assign, Guard)) or (isinstance(ins, SetGrad) and ins.var is not None):
             read.add(ins.var)
         elif isinstance(ins, Backward):

@@ -34,6 +34,7 @@ from .graph import (
     Guard,
     HostCall,
     Lit,
+    ParamVar,
     SetGrad,
     Var,
 )
@@ -112,6 +113,22 @@ class Recorder:
         self.keep.append(t)
         return idx
 
+    def params(self, params: dict) -> dict:
+        """Params as recorded: an array this call computed or took as input (a tensor
+        index) becomes a ParamVar, so replays index with their own array, not this one."""
+        return {k: self._param(v) for k, v in params.items()}
+
+    def _param(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(self._param(v) for v in value)
+        if isinstance(value, list):
+            return [self._param(v) for v in value]
+        if is_array(value):
+            idx = self.by_array.get(id(value))
+            if idx is not None and self.graph.vars[idx].kind != CONST:
+                return ParamVar(idx)
+        return value
+
     # ---- hooks called by the engine ------------------------------------------------------
     def on_apply(
         self, prim: Any, inputs: Any, arrays: Any, params: dict, out: Any, res: Any, result: Tensor
@@ -123,7 +140,7 @@ class Recorder:
         res_idx = None
         if prim.residual:  # an array, a tuple of arrays, ...: a slot of its own either way
             res_idx = self.new_var(OP, res, device, f"{self.graph.vars[out_idx].name}_res")
-        apply = Apply(prim, dict(params), ins, out_idx, res_idx, device, self._scope)
+        apply = Apply(prim, self.params(params), ins, out_idx, res_idx, device, self._scope)
         self.graph.instrs.append(apply)
         self.made.add(id(result))
         self.keep.append(result)
@@ -142,7 +159,7 @@ class Recorder:
             device = as_device(None)
         ins = [self.operand(x, a, device) for x, a in zip(inputs, arrays, strict=True)]
         out_idx = self.new_var(HOST, out, device) if is_array(out) else None
-        self.graph.instrs.append(HostCall(fn, ins, objects, dict(params), out_idx, device))
+        self.graph.instrs.append(HostCall(fn, ins, objects, self.params(params), out_idx, device))
         self.keep.extend(objects)
 
     def on_assign(self, tensor: Tensor) -> None:

@@ -75,6 +75,13 @@ def test_dump_refuses_training_mode_host_work(tmp_path: Path) -> None:
         f.dump(tmp_path / "bn.mge")
 
 
+def test_dump_refuses_an_index_the_graph_takes_as_input(tmp_path: Path) -> None:
+    f = trace(lambda x, rows: x[rows], capture_as_const=True)
+    f(mge.tensor([1.0, 2.0, 3.0]), mge.tensor([2, 0]))
+    with pytest.raises(ValueError, match="getitem is indexed with a tensor"):
+        f.dump(tmp_path / "g.mge")
+
+
 def test_tutorial_graph_dot_has_exactly_its_nodes() -> None:
     w, b = mge.Parameter([3.0]), mge.Parameter(-1.0)
     gm = GradManager().attach([w, b])

@@ -58,3 +58,27 @@ def test_a_scheduler_stepped_inside_a_traced_step_keeps_stepping(without_host: b
     assert lr == want_lr == 0.0625  # 1.0 halved four times
     np.testing.assert_array_equal(w, want_w)
 
+
+@pytest.mark.parametrize("without_host", [True, False])
+def test_a_tensor_index_is_read_on_every_call(without_host: bool) -> None:
+    # rows picked by an index tensor, forward and backward: each call's own index
+    def run(traced: bool) -> list:
+        table = mge.Parameter(np.arange(12, dtype="float32").reshape(6, 2))
+        gm = GradManager().attach([table])
+
+        def step(rows: mge.Tensor) -> mge.Tensor:
+            with gm:
+                picked = table[rows]
+                gm.backward((picked * picked).sum())
+            return picked
+
+        fn = trace(step, without_host=without_host) if traced else step
+        seen = []
+        for rows in ([0, 1], [4, 5], [2, 2]):
+            table.grad = None
+            picked = fn(mge.tensor(np.array(rows, dtype="int32")))
+            seen += [picked.numpy(), table.grad.numpy()]
+        return seen
+
+    for got, want in zip(run(traced=True), run(traced=False), strict=True):
+        np.testing.assert_array_equal(got, want)
