@@ -9,6 +9,7 @@ replaced (`x += 1`) is followed to the instruction that produced its new value.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,8 +49,15 @@ def is_array(x: Any) -> bool:
 class Recorder:
     """Builds a Graph from one eager run of the traced function."""
 
-    def __init__(self, names: dict[int, str], capture_as_const: bool, symbolic: bool) -> None:
+    def __init__(
+        self,
+        names: dict[int, str],
+        capture_as_const: bool,
+        symbolic: bool,
+        without_host: bool = False,
+    ) -> None:
         self.graph = Graph()
+        self.without_host = without_host  # replays will not run the function's Python
         self.names = names  # id(tensor) -> a readable name (module parameter paths)
         self.capture_as_const = capture_as_const
         self.symbolic = symbolic
@@ -64,6 +72,7 @@ class Recorder:
         self.grad_tensors: set[int] = set()
         self._scope: str | None = None
         self._count = 0
+        self._settings = _optimizer_settings()
 
     # ---- vars --------------------------------------------------------------------------
     def new_var(self, kind: str, array: Any, device: Any, name: str = "", **kw: Any) -> int:
@@ -189,11 +198,26 @@ class Recorder:
     def on_call(self, obj: Any, fn: Any, label: str) -> Any:
         """A method with effects outside apply() (optimizer.step): record, then run it."""
         self.settle_grads()
+        self.check_settings()
         self.graph.instrs.append(Call(fn, obj, label))
         self.keep.append(obj)
         result = self.suspended(fn, obj)
         self.settle_grads(record=False)  # what the call did to them, it does on replay too
+        self._settings = _optimizer_settings()  # a scheduler's step() is replayed too
         return result
+
+    def check_settings(self) -> None:
+        """An optimizer setting (a hand-made lr warm-up) changed by Python since the last
+        recorded call: a host-free replay would keep the recorded value, so refuse."""
+        if not self.without_host:
+            return  # the function runs again on every call: its Python changes them again
+        for opt, before in self._settings.values():
+            if _settings_of(opt) != before:
+                raise TraceError(
+                    "trace error because an optimizer's settings (lr, momentum, ...) were "
+                    "changed inside a traced function with without_host=True, whose replays "
+                    "do not run Python: change them outside it, or step an lr_scheduler in it"
+                )
 
     def settle_grads(self, record: bool = True) -> None:
         """Record a SetGrad for each gradient a backward wrote that Python has changed since
@@ -337,9 +361,22 @@ class Recorder:
     def finish(self) -> Graph:
         """The recorded graph, with the arrays of the first call let go."""
         self.settle_grads()  # gradients changed after the last call are the caller's too
+        self.check_settings()
         self.keep.clear()
         self.by_array.clear()
         return self.graph
+
+
+def _optimizer_settings() -> dict[int, tuple[Any, list]]:
+    """id -> (optimizer, its groups' settings) for every optimizer that exists now."""
+    module = sys.modules.get("engine.optimizer.optimizer")  # none loaded: no optimizers
+    if module is None:
+        return {}
+    return {id(o): (o, module.settings(o)) for o in module.live_optimizers()}
+
+
+def _settings_of(opt: Any) -> list:
+    return sys.modules["engine.optimizer.optimizer"].settings(opt)
 
 
 def _grad_owner_name(rec: Recorder, t: Tensor) -> str:

@@ -128,7 +128,7 @@ class trace:  # noqa: N801 - MegEngine's name
 
     def _record(self, args: tuple, kwargs: dict, leaves: list, key: Any) -> Any:
         names = _parameter_names(self.__wrapped__, leaves)
-        rec = Recorder(names, self.capture_as_const, self.symbolic)
+        rec = Recorder(names, self.capture_as_const, self.symbolic, self.without_host)
         for path, t in _tensor_paths(self.__wrapped__, args, kwargs):
             rec.bind_input(t, path)
         TRACING.recorder = rec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Container, Iterable
 from typing import Any
 
@@ -9,12 +10,14 @@ from ..core.tracing import TRACING
 from ..tensor import Parameter, Tensor
 
 _NO_SCRATCH: frozenset = frozenset()
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # every optimizer, for live_optimizers()
 
 
 class Optimizer:
     """Base class: subclasses implement `_update(param, grad, group, state)` in place."""
 
     def __init__(self, params: Any, defaults: dict) -> None:
+        _LIVE.add(self)
         self._defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self._state: dict[int, dict] = {}
@@ -159,6 +162,16 @@ class Optimizer:
                 k: int(v) if k == "step" else _to_device(p, v)  # the counter stays on the host
                 for k, v in buffers.items()
             }
+
+
+def live_optimizers() -> list[Optimizer]:
+    """Every optimizer that exists now (a trace notices their settings changing)."""
+    return list(_LIVE)
+
+
+def settings(optimizer: Optimizer) -> list[dict]:
+    """Each parameter group's settings: everything but its parameters."""
+    return [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
 
 
 def check_hyper(ok: bool, label: str, value: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 import engine as mge
 import engine.optimizer as optim
 from engine.autodiff import GradManager
-from engine.jit import trace
+from engine.jit import TraceError, trace
 
 
 def _noisy(x: mge.Tensor) -> mge.Tensor:
@@ -82,3 +82,39 @@ def test_a_tensor_index_is_read_on_every_call(without_host: bool) -> None:
 
     for got, want in zip(run(traced=True), run(traced=False), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def _warm_up_run(traced: bool, without_host: bool, inside: bool) -> np.ndarray:
+    w = mge.Parameter(np.ones(3, "float32"))
+    gm = GradManager().attach([w])
+    opt = optim.SGD([w], lr=1.0)
+    calls = [0]
+
+    def step() -> None:
+        if inside:  # a hand-made warm-up: Python state a host-free replay cannot repeat
+            calls[0] += 1
+            opt.param_groups[0]["lr"] = 0.1 * calls[0]
+        with gm:
+            gm.backward((w * w).sum())
+        opt.step().clear_grad()
+
+    fn = trace(step, without_host=without_host) if traced else step
+    for k in range(1, 4):
+        if not inside:  # set between calls: every replay reads the group's lr as it is
+            opt.param_groups[0]["lr"] = 0.1 * k
+        fn()
+    return w.numpy()
+
+
+def test_settings_changed_inside_a_host_free_trace_are_refused() -> None:
+    with pytest.raises(TraceError, match="optimizer's settings"):
+        _warm_up_run(traced=True, without_host=True, inside=True)
+
+
+@pytest.mark.parametrize("without_host, inside", [(False, True), (True, False)])
+def test_settings_changed_where_a_replay_sees_them_take_effect(
+    without_host: bool, inside: bool
+) -> None:
+    want = _warm_up_run(traced=False, without_host=without_host, inside=inside)
+    got = _warm_up_run(traced=True, without_host=without_host, inside=inside)
+    np.testing.assert_array_equal(got, want)
