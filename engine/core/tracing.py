@@ -12,6 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 
+class TraceError(Exception):
+    """A traced function did something else than when it was recorded (MegEngine's kind).
+
+    Messages start as MegEngine's do: 'trace error because operator mismatch', 'tensors not
+    equals', 'too many instructions', 'mismature end' (sic), followed by what differed. It
+    lives here, below everything, so code outside engine.jit (a scheduler) can raise it.
+    """
+
+
 class _Tracing:
     """Global trace state: the active recorder (None when nothing traces), and the probe a
     recording trace sets to learn, from the eager backward, what each VJP returned."""

@@ -1,6 +1,6 @@
 """engine.jit: the computing graph made explicit: trace, replay, dump, draw (MegEngine's jit)."""
 
-from .errors import TraceError
+from ..core.tracing import TraceError
 from .graph import Graph
 from .tracing import trace
 

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.tracing import TRACING
+from ..core.tracing import TRACING, TraceError
 from ..tensor import Tensor
-from .errors import TraceError
 from .graph import (
     CONST,
     EXTERNAL,

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..core.tape import Node, unbroadcast, unbroadcast_plan
+from ..core.tracing import TraceError
 from ..ops.elementwise import dot_scale_grad
 from ..tensor import Tensor
 from .buffers import MIN_BYTES, plan_in_place
-from .errors import TraceError
 from .graph import (
     CONST,
     EXTERNAL,

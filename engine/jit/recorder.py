@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..core.tape import RECORDING
-from ..core.tracing import TRACING
+from ..core.tracing import TRACING, TraceError
 from ..tensor import Parameter, Tensor
-from .errors import TraceError
 from .graph import (
     CONST,
     EXTERNAL,

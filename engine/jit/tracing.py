@@ -19,10 +19,9 @@ import inspect
 from typing import Any
 
 from ..core.tape import RECORDING
-from ..core.tracing import TRACING
+from ..core.tracing import TRACING, TraceError
 from ..tensor import Tensor
 from .checker import Checker
-from .errors import TraceError
 from .graph import Graph
 from .program import Program
 from .recorder import Recorder

@@ -21,8 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
 
-from ..core.tracing import TRACING
-from ..jit.errors import TraceError
+from ..core.tracing import TRACING, TraceError
 from .optimizer import Optimizer
 
 
