@@ -22,6 +22,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("engine.ops", ("engine.tensor", "engine.functional")),  # kernels see arrays, never Tensors
     ("engine.tensor", ("engine.functional",)),
     ("engine.distributed", ("engine.functional", "engine.optimizer", "engine.autodiff")),
+    ("engine.optimizer", ("engine.jit",)),  # a trace finds optimizers; they never load it
     ("engine", ("engine.testing",)),  # test aids are for tests; engine.testing itself is exempt
     ("mgectl.train", ("mgectl.report",)),  # the train verb hands the loop its reporters
     ("mgectl", ("engine.testing",)),
