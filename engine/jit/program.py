@@ -122,13 +122,18 @@ class Program:
             elif isinstance(ins, Call):
                 if pos == fused or inference:
                     continue
-                if self._owned_grads and _step_then_clear(ins, graph.instrs[pos + 1 :]):
-                    # step() then clear_grad(): nobody sees the gradients the backward just
-                    # made again, so the update may use their arrays as scratch space
-                    ids = ", ".join(f"id({name})" for name in self._owned_grads)
+                if _step_then_clear(ins, graph.instrs[pos + 1 :]):
+                    # step() then clear_grad(), one call: nobody sees the gradients the
+                    # backward just made again, so the update may use them as scratch space
                     fn = self._const("F", ins.obj._step_then_clear)
-                    body.append(f"    {fn}({{{ids}}})  # step(), clear_grad(): grads as scratch")
+                    if self._owned_grads:
+                        ids = ", ".join(f"id({name})" for name in self._owned_grads)
+                        note = "step(), clear_grad(): grads as scratch"
+                        body.append(f"    {fn}({{{ids}}})  # {note}")
+                    else:
+                        body.append(f"    {fn}(())  # step(), clear_grad()")
                     fused = pos + 1
+                    self._owned_grads = []
                     continue
                 body.append(f"    {self._const('F', ins.fn)}({self._const('O', ins.obj)})")
                 self._owned_grads = []
