@@ -211,7 +211,7 @@ class Recorder:
         if not self.without_host:
             return  # the function runs again on every call: its Python changes them again
         for opt, before in self._settings.values():
-            if _settings_of(opt) != before:
+            if not _same_settings(before, _settings_of(opt)):
                 raise TraceError(
                     "trace error because an optimizer's settings (lr, momentum, ...) were "
                     "changed inside a traced function with without_host=True, whose replays "
@@ -376,6 +376,16 @@ def _optimizer_settings() -> dict[int, tuple[Any, list]]:
 
 def _settings_of(opt: Any) -> list:
     return sys.modules["engine.optimizer.optimizer"].settings(opt)
+
+
+def _same_settings(before: list, after: list) -> bool:
+    try:
+        return bool(before == after)
+    except (TypeError, ValueError):  # a setting holds an array: compare values by identity
+        return len(before) == len(after) and all(
+            b.keys() == a.keys() and all(b[k] is a[k] for k in b)
+            for b, a in zip(before, after, strict=True)
+        )
 
 
 def _grad_owner_name(rec: Recorder, t: Tensor) -> str:

@@ -118,3 +118,24 @@ def test_settings_changed_where_a_replay_sees_them_take_effect(
     want = _warm_up_run(traced=False, without_host=without_host, inside=inside)
     got = _warm_up_run(traced=True, without_host=without_host, inside=inside)
     np.testing.assert_array_equal(got, want)
+
+
+def test_a_setting_that_holds_an_array_is_compared_without_error() -> None:
+    w = mge.Parameter(np.ones(3, "float32"))
+    gm = GradManager().attach([w])
+    opt = optim.SGD([w], lr=0.5)
+    opt.param_groups[0]["mask"] = np.array([1.0, 0.0, 1.0])  # a user's own array setting
+
+    def step(replace: bool) -> None:
+        if replace:  # a new array: comparing it with the old one needs no truth value
+            opt.param_groups[0]["mask"] = np.array([0.0, 1.0, 0.0])
+        with gm:
+            gm.backward((w * w).sum())
+        opt.step().clear_grad()
+
+    kept = trace(lambda: step(False), without_host=True)
+    kept()
+    kept()
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0, 0.0])  # 1 - 0.5 * 2, then 0
+    with pytest.raises(TraceError, match="optimizer's settings"):
+        trace(lambda: step(True), without_host=True)()
