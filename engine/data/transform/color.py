@@ -43,50 +43,52 @@ def _back_to(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return image.clip(0, 255).astype(dtype)
 
 
-class BrightnessTransform(_ColorTransform):
+class _BlendTransform(_ColorTransform):
+    """A factor alpha from [max(0, 1 - value), 1 + value] per sample; 0 leaves images as
+    they are. Subclasses blend the float32 pixels with alpha; the result is clipped."""
+
+    what = ""  # the setting's name in errors
+
+    def __init__(self, value: float, *, order: Sequence[str] | None = None) -> None:
+        super().__init__(order)
+        self.value = _non_negative(value, self.what)
+
+    def _apply_image(self, image: np.ndarray) -> np.ndarray:
+        if self.value == 0:
+            return image
+        alpha = _draw_factor(self.value)
+        return _back_to(self._blend(image.astype(np.float32), alpha), image.dtype)
+
+    def _blend(self, pixels: np.ndarray, alpha: float) -> np.ndarray:
+        raise NotImplementedError
+
+
+class BrightnessTransform(_BlendTransform):
     """Scale every pixel by a factor from [max(0, 1 - value), 1 + value]; 0 leaves it as is."""
 
-    def __init__(self, value: float, *, order: Sequence[str] | None = None) -> None:
-        super().__init__(order)
-        self.value = _non_negative(value, "brightness")
+    what = "brightness"
 
-    def _apply_image(self, image: np.ndarray) -> np.ndarray:
-        if self.value == 0:
-            return image
-        alpha = np.float32(_draw_factor(self.value))
-        return _back_to(image.astype(np.float32) * alpha, image.dtype)
+    def _blend(self, pixels: np.ndarray, alpha: float) -> np.ndarray:
+        return pixels * np.float32(alpha)
 
 
-class ContrastTransform(_ColorTransform):
+class ContrastTransform(_BlendTransform):
     """Blend with the image's mean gray level: alpha * image + (1 - alpha) * mean(gray)."""
 
-    def __init__(self, value: float, *, order: Sequence[str] | None = None) -> None:
-        super().__init__(order)
-        self.value = _non_negative(value, "contrast")
+    what = "contrast"
 
-    def _apply_image(self, image: np.ndarray) -> np.ndarray:
-        if self.value == 0:
-            return image
-        alpha = _draw_factor(self.value)
-        pixels = image.astype(np.float32)
+    def _blend(self, pixels: np.ndarray, alpha: float) -> np.ndarray:
         mean = float(F.to_gray(pixels).mean())
-        return _back_to(pixels * np.float32(alpha) + np.float32(mean * (1 - alpha)), image.dtype)
+        return pixels * np.float32(alpha) + np.float32(mean * (1 - alpha))
 
 
-class SaturationTransform(_ColorTransform):
+class SaturationTransform(_BlendTransform):
     """Blend with the image's own gray version: alpha * image + (1 - alpha) * gray."""
 
-    def __init__(self, value: float, *, order: Sequence[str] | None = None) -> None:
-        super().__init__(order)
-        self.value = _non_negative(value, "saturation")
+    what = "saturation"
 
-    def _apply_image(self, image: np.ndarray) -> np.ndarray:
-        if self.value == 0:
-            return image
-        alpha = _draw_factor(self.value)
-        pixels = image.astype(np.float32)
-        gray = F.to_gray(pixels)
-        return _back_to(pixels * np.float32(alpha) + gray * np.float32(1 - alpha), image.dtype)
+    def _blend(self, pixels: np.ndarray, alpha: float) -> np.ndarray:
+        return pixels * np.float32(alpha) + F.to_gray(pixels) * np.float32(1 - alpha)
 
 
 class HueTransform(_ColorTransform):
