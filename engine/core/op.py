@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .tape import Node
 
 Forward = Callable[..., Any]
 Vjp = Callable[["Node", Any], tuple]
+
+
+class InPlace(NamedTuple):
+    """A forward that is one ufunc: `ufunc(*inputs, *constants)`, and the inputs the result
+    may be written into (for commutative ufuncs either one: the same bits)."""
+
+    ufunc: str
+    operands: tuple
+    constants: tuple = ()
 
 
 @dataclass
@@ -36,9 +45,9 @@ class Primitive:
     vjp_reads: frozenset = frozenset({"inputs", "out", "res"})
     # the result is always a new array of its own, never a view of an input or residual
     fresh: bool = False
-    # (ufunc name, operands): the forward is that ufunc, so a replay may write its result
-    # into one of those operands when nobody reads it again (see engine.jit.buffers)
-    in_place: tuple | None = None
+    # the forward is one ufunc, so a replay may write its result into one of the operands
+    # when nobody reads it again (see engine.jit.buffers)
+    in_place: InPlace | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -75,7 +84,7 @@ def primitive(
     residual: bool = False,
     higher_order: bool = True,
     fresh: bool = False,
-    in_place: tuple | None = None,
+    in_place: InPlace | None = None,
 ) -> Callable[[Forward], Primitive]:
     """Decorator registering a forward kernel as primitive `name`; attach its VJP with `.defvjp`.
 

@@ -55,7 +55,7 @@ def plan_in_place(graph: Graph, outputs: list[int], inference: bool) -> dict[int
         if not isinstance(ins, Apply) or ins.prim.in_place is None or ins.params:
             continue
         out = graph.vars[ins.out]
-        for k in ins.prim.in_place[1]:
+        for k in ins.prim.in_place.operands:
             if k < len(ins.ins) and _reusable(graph, ins.ins, k, out, fresh, uses):
                 plan[pos] = k
                 break

@@ -167,11 +167,10 @@ class Program:
 
     def _emit_apply(self, ins: Apply, body: list[str], reuse: int | None = None) -> None:
         if reuse is not None:  # the operand dies here: write the result into its buffer
-            args = [self._ref(x, body) for x in ins.ins]
-            if ins.prim.name == "relu":
-                args.append("0")
+            in_place = ins.prim.in_place
+            args = [self._ref(x, body) for x in ins.ins] + [repr(c) for c in in_place.constants]
             args.insert(0, args.pop(reuse))  # commutative ops put the reused buffer first
-            ufunc = f"{self._const('xp', ins.device.xp)}.{ins.prim.in_place[0]}"
+            ufunc = f"{self._const('xp', ins.device.xp)}.{in_place.ufunc}"
             body.append(f"    v{ins.out} = {ufunc}({', '.join(args)}, out={args[0]})")
             return
         inline = INLINE_FORWARDS.get(ins.prim.name)

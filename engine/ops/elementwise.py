@@ -11,14 +11,14 @@ import math
 
 import numpy as np  # only for host-side sample inputs and kink masks, never in kernels
 
-from ..core.op import defsamples, defvjp, primitive
+from ..core.op import InPlace, defsamples, defvjp, primitive
 from .samples import binary, unary
 from .transcendental import erf
 
 # ---- binary arithmetic ------------------------------------------------------------------
 
 
-@primitive("add", fresh=True, in_place=("add", (0, 1)))
+@primitive("add", fresh=True, in_place=InPlace("add", (0, 1)))
 def add(xp, x, y):
     """x + y"""
     return x + y
@@ -29,7 +29,7 @@ def _(node, g):
     return g, g
 
 
-@primitive("sub", fresh=True, in_place=("subtract", (0,)))
+@primitive("sub", fresh=True, in_place=InPlace("subtract", (0,)))
 def sub(xp, x, y):
     """x - y"""
     return x - y
@@ -40,7 +40,7 @@ def _(node, g):
     return g, (-g if node.needs_grad(1) else None)
 
 
-@primitive("mul", fresh=True, in_place=("multiply", (0, 1)))
+@primitive("mul", fresh=True, in_place=InPlace("multiply", (0, 1)))
 def mul(xp, x, y):
     """x * y"""
     return x * y
@@ -68,7 +68,7 @@ def _scale_grad(xp, g, other, scale):
     return g * other
 
 
-@primitive("div", fresh=True, in_place=("divide", (0,)))
+@primitive("div", fresh=True, in_place=InPlace("divide", (0,)))
 def div(xp, x, y):
     """x / y (true division)"""
     return x / y
@@ -315,7 +315,7 @@ def _(node, g):
     return (g * out * (1 - out),)
 
 
-@primitive("relu", fresh=True, in_place=("maximum", (0,)))
+@primitive("relu", fresh=True, in_place=InPlace("maximum", (0,), (0,)))
 def relu(xp, x):
     """max(x, 0)"""
     return xp.maximum(x, 0)

@@ -134,10 +134,10 @@ def test_a_fresh_primitive_returns_memory_of_its_own(name: str) -> None:
 def test_an_in_place_primitive_is_its_ufunc(name: str) -> None:
     # the replay writes `ufunc(*operands, out=operand)`: the same values as the kernel
     prim, rng = REGISTRY[name], np.random.default_rng(6)
-    ufunc, operands = prim.in_place
+    ufunc, operands, constants = prim.in_place
     for inputs, params in prim.samples(rng):
         want = prim.forward(np, *inputs, **params)
-        args = [*inputs, 0] if name == "relu" else list(inputs)
+        args = [*inputs, *constants]
         for k in operands:
             if np.shape(args[k]) != np.shape(want):
                 continue  # the planner only reuses an operand of the result's shape
